@@ -1,0 +1,48 @@
+# hybridcodec: `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The exact torch build is pinned here (a local CPU wheel); setup.cfg only declares a range.
+TORCH  := torch==2.13.0
+DATA   ?= ../shared/data
+BUDGET ?= 5400
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help venv demo test bench train clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install (torch pinned first)
+
+demo: $(STAMP) ## Compress the bundled sample with --base jpeg2000, decompress, print bpp and PSNR
+	@mkdir -p build
+	$(BIN)/hybridcodec compress samples/kodim23.png build/demo.hyc --base jpeg2000 --bpp 0.25 --force
+	$(BIN)/hybridcodec info build/demo.hyc
+	$(BIN)/hybridcodec decompress build/demo.hyc build/demo.png --force
+	$(BIN)/hybridcodec psnr samples/kodim23.png build/demo.png --bits build/demo.hyc
+
+test: $(STAMP) ## Run the test suite (no GPU, no ../shared needed)
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP) ## RD table, BD-rates and plot on $(DATA)/kodak -> experiments/results/
+	$(BIN)/hybridcodec bench $(DATA)/kodak --out experiments/results
+
+train: $(STAMP) ## Train both shipped models on $(DATA)/train (BUDGET seconds each, in parallel)
+	@mkdir -p runs
+	for b in jpeg jpeg2000; do \
+	  $(BIN)/hybridcodec train $(DATA)/train --base $$b --name hyc-$$b-v1 --budget $(BUDGET) \
+	    --rec-depth 8 --rec-width 32 --com-width 64 --patch 64 --batch 16 --threads 1 \
+	    --out runs/$$b-v1 > runs/$$b-v1.log 2>&1 & \
+	done; wait
+	$(BIN)/python experiments/register_models.py runs/jpeg-v1/hyc-jpeg-v1.pt runs/jpeg2000-v1/hyc-jpeg2000-v1.pt
+
+clean: ## Remove build outputs (keeps .venv and runs/)
+	rm -rf build .pytest_cache

@@ -1,0 +1,216 @@
+"""Command-line interface: parses arguments and calls the library. Errors exit with code 2.
+
+Examples::
+
+    hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25
+    hybridcodec compress photo.png photo.hyc --base jpeg --quality 40
+    hybridcodec decompress photo.hyc out.png
+    hybridcodec info photo.hyc
+    hybridcodec psnr photo.png out.png --bits photo.hyc
+    hybridcodec bench ../shared/data/kodak
+    hybridcodec train ../shared/data/train --base jpeg --budget 3000 --out runs/jpeg
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import HybridCodecError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="hybridcodec: JPEG and JPEG 2000 wrapped in ComCNN/RecCNN (Jiang et al. 2017).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _fail(msg: str) -> None:
+    typer.echo(f"hybridcodec: error: {msg}", err=True)
+    raise typer.Exit(2)
+
+
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise HybridCodecError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _write_output(path: str, data: bytes, inputs: list[str], force: bool) -> None:
+    from .imageio import atomic_write
+
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    out = Path(path).resolve()
+    for i in inputs:
+        if i != "-" and Path(i).resolve() == out:
+            raise HybridCodecError(f"output {path} is the input; refusing to overwrite it")
+    atomic_write(path, data, force=force)
+
+
+@app.command()
+def compress(
+    input: str = typer.Argument(..., help="Image file (PNG, JPEG, ...) or - for stdin."),
+    output: str = typer.Argument(..., help="Output .hyc file or - for stdout."),
+    base: str = typer.Option("jpeg2000", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
+    quality: Optional[float] = typer.Option(
+        None, "--quality", "-q",
+        help="Base codec quality: JPEG 1-100, JPEG 2000 PSNR target in dB (10-70)."),
+    bpp: Optional[float] = typer.Option(None, "--bpp", help="Target bits per pixel (whole file)."),
+    size: Optional[int] = typer.Option(None, "--size", help="Target file size in bytes."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="Model name or file (default: the shipped one for --base)."),
+    subsampling: str = typer.Option("420", help="JPEG chroma subsampling: 420 or 444."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
+) -> None:
+    """Compress an image. Example: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25"""
+    from . import codec
+    from .imageio import read_image
+
+    try:
+        image = read_image(_read_input(input))
+        data = codec.encode(image, base=base, quality=quality, bpp=bpp, size=size, model=model,
+                            subsampling=subsampling)
+        _write_output(output, data, [input], force)
+        h, w = image.shape[:2]
+        if verbose or output != "-":
+            hdr = codec.info(data)
+            typer.echo(f"{output}: {len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp, "
+                       f"base {hdr['base']} quality {hdr['quality']:g}, model {hdr['model']}",
+                       err=True)
+    except HybridCodecError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def decompress(
+    input: str = typer.Argument(..., help=".hyc file or - for stdin."),
+    output: str = typer.Argument(..., help="Image file (format from the extension; PNG for -)."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
+) -> None:
+    """Decompress a .hyc file. Example: hybridcodec decompress photo.hyc out.png"""
+    from . import codec
+    from .imageio import encode_image_file, write_image
+
+    try:
+        image = codec.decode(_read_input(input))
+        if output == "-":
+            _write_output(output, encode_image_file(image, "PNG"), [input], force)
+        else:
+            if input != "-" and Path(input).resolve() == Path(output).resolve():
+                raise HybridCodecError(f"output {output} is the input; refusing to overwrite it")
+            write_image(output, image, force=force)
+    except HybridCodecError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def info(input: str = typer.Argument(..., help=".hyc file or - for stdin."),
+         as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show a .hyc file's header and chunks. Example: hybridcodec info photo.hyc"""
+    from . import codec
+
+    try:
+        hdr = codec.info(_read_input(input))
+    except HybridCodecError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(hdr, indent=2))
+        return
+    for k, v in hdr.items():
+        typer.echo(f"{k:>14}: {v}")
+
+
+@app.command()
+def psnr(
+    reference: str = typer.Argument(..., help="Original image."),
+    test: str = typer.Argument(..., help="Decoded image."),
+    bits: Optional[str] = typer.Option(None, help="Compressed file whose size gives the bpp."),
+) -> None:
+    """Print the RGB PSNR (dB) of TEST against REFERENCE, and the bpp of --bits.
+    Example: hybridcodec psnr photo.png out.png --bits photo.hyc"""
+    from .imageio import read_image
+    from .metrics import psnr as psnr_db
+
+    try:
+        a, b = read_image(reference), read_image(test)
+        if a.shape != b.shape:
+            raise HybridCodecError(f"image sizes differ: {a.shape} vs {b.shape}")
+        line = f"PSNR {psnr_db(a, b):.3f} dB"
+        if bits is not None:
+            line = f"{8 * len(_read_input(bits)) / (a.shape[0] * a.shape[1]):.4f} bpp, " + line
+    except HybridCodecError as exc:
+        _fail(str(exc))
+    typer.echo(line)
+
+
+@app.command()
+def bench(
+    folder: str = typer.Argument(..., help="Folder of test images (e.g. ../shared/data/kodak)."),
+    out: str = typer.Option("experiments/results", help="Folder for the CSV and PNG plot."),
+    limit: int = typer.Option(0, help="Use only the first N images (0: all)."),
+    quick: bool = typer.Option(False, help="Fewer quality points (for a smoke run)."),
+) -> None:
+    """RD benchmark of the hybrids against plain JPEG / JPEG 2000, measured in one run.
+    Example: hybridcodec bench ../shared/data/kodak"""
+    from .benchmark import run_benchmark
+
+    try:
+        report = run_benchmark(folder, out_dir=out, limit=limit, quick=quick,
+                               progress=lambda s: typer.echo(s, err=True))
+    except HybridCodecError as exc:
+        _fail(str(exc))
+    typer.echo(report)
+
+
+@app.command()
+def train(
+    data: str = typer.Argument(..., help="Folder of training photos (never the benchmark)."),
+    base: str = typer.Option("jpeg", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
+    out: str = typer.Option("runs/train", help="Run folder: checkpoint.pt, log.jsonl, weights."),
+    name: str = typer.Option("", help="Model name (default hyc-<base>)."),
+    budget: float = typer.Option(0.0, help="Wall-clock budget in seconds (0: use --steps)."),
+    steps: int = typer.Option(2000, help="Total steps when no --budget is given."),
+    rounds: int = typer.Option(2, help="Alternating rounds of (a, b) before the final (a)."),
+    com_width: int = typer.Option(64, help="ComCNN width (0: area downsampling only)."),
+    rec_depth: int = typer.Option(20, help="RecCNN depth (paper: 20; 0: bicubic only)."),
+    rec_width: int = typer.Option(64, help="RecCNN width (paper: 64)."),
+    patch: int = typer.Option(96, help="Training patch size in pixels (even)."),
+    batch: int = typer.Option(16, help="Patches per step."),
+    lr: float = typer.Option(5e-4, help="RecCNN learning rate (Adam, cosine decay)."),
+    com_lr: float = typer.Option(1e-4, help="ComCNN learning rate."),
+    com_grad: str = typer.Option("aux", help="ComCNN phase: aux (paper) or ste."),
+    threads: int = typer.Option(0, help="CPU threads (0: torch default)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    seed: int = typer.Option(0),
+) -> None:
+    """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
+    Example: hybridcodec train ../shared/data/train --base jpeg --budget 3000 --out runs/jpeg"""
+    from .training import TrainConfig
+    from .training import train as run_train
+
+    cfg = TrainConfig(data=data, base=base, out=out, name=name, budget_s=budget, steps=steps,
+                      rounds=rounds, com_width=com_width, rec_depth=rec_depth,
+                      rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
+                      com_grad=com_grad, threads=threads, device=device, seed=seed)
+    try:
+        res = run_train(cfg, progress=lambda s: typer.echo(s, err=True))
+    except HybridCodecError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({k: res[k] for k in ("weights", "steps", "val_psnr", "train_seconds")}))
+
+
+def main() -> None:
+    """Entry point of the ``hybridcodec`` command."""
+    app()

@@ -1,0 +1,146 @@
+"""Model files and the registry of installed models.
+
+A model file is a ``torch.save`` of plain data (loaded with ``weights_only=True``): format tag,
+name, base codec, network configuration, state dict and metadata. Its identity is its name plus
+the SHA-256 of the file; a ``.hyc`` file stores both, so decoding with other weights is an error.
+
+Installed models live in the ``weights/`` folder of the repository (or ``$HYBRIDCODEC_WEIGHTS``),
+listed in ``weights/MANIFEST.json``. The built-in model ``baseline`` needs no file: area
+downsampling by 2 and bicubic upsampling around the base codec (the naive baseline every network
+must beat). Registry names never change meaning; a retrained model gets a new name.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .errors import HybridCodecError
+from .networks import HybridNet, NetConfig
+
+__all__ = [
+    "Model",
+    "BASELINE",
+    "weights_dir",
+    "manifest",
+    "load_model",
+    "get_model",
+    "find_model",
+    "default_model_name",
+    "save_model",
+]
+
+FORMAT = "hybridcodec-model/1"
+BASELINE = "baseline"
+_ZERO_HASH = bytes(8)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A loaded model: its identity, base codec (or ``None`` for any) and network (eval mode)."""
+
+    name: str
+    digest: bytes  # first 8 bytes of the file's SHA-256 (zeros for the built-in baseline)
+    base: str | None
+    net: HybridNet
+    meta: dict
+
+
+def weights_dir() -> Path:
+    """The folder of installed models: ``$HYBRIDCODEC_WEIGHTS`` or the repository's ``weights/``."""
+    env = os.environ.get("HYBRIDCODEC_WEIGHTS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+
+
+def manifest() -> dict:
+    """The parsed ``MANIFEST.json`` of :func:`weights_dir` (empty when there is none)."""
+    path = weights_dir() / "MANIFEST.json"
+    if not path.exists():
+        return {"models": {}, "defaults": {}}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise HybridCodecError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def save_model(net: HybridNet, path: str | os.PathLike, *, name: str, base: str,
+               meta: dict | None = None) -> str:
+    """Write a model file; returns its SHA-256 (hex)."""
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    obj = {"format": FORMAT, "name": name, "base": base, "config": net.config.to_dict(),
+           "state_dict": state, "meta": meta or {}}
+    p = Path(path)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, p)
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _load_file(path: str, sha: str) -> Model:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure
+        raise HybridCodecError(f"{path} is not a hybridcodec model: {exc}") from exc
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise HybridCodecError(f"{path} is not a hybridcodec model file ({FORMAT})")
+    net = HybridNet(NetConfig.from_dict(obj["config"]))
+    try:
+        net.load_state_dict(obj["state_dict"])
+    except RuntimeError as exc:
+        raise HybridCodecError(f"{path}: weights do not fit the configuration: {exc}") from exc
+    net.eval()
+    return Model(obj["name"], bytes.fromhex(sha)[:8], obj["base"], net, obj.get("meta", {}))
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """Load a model file (cached by content hash)."""
+    p = Path(path)
+    try:
+        sha = hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise HybridCodecError(f"cannot read model file {p}: {exc.strerror}") from exc
+    return _load_file(str(p.resolve()), sha)
+
+
+@functools.lru_cache(maxsize=1)
+def _baseline() -> Model:
+    return Model(BASELINE, _ZERO_HASH, None, HybridNet(NetConfig(0, 0, 0)).eval(), {})
+
+
+def get_model(name_or_path: str) -> Model:
+    """An installed model by registry name, ``baseline``, or a model file path."""
+    if name_or_path == BASELINE:
+        return _baseline()
+    entry = manifest().get("models", {}).get(name_or_path)
+    if entry is not None:
+        return load_model(weights_dir() / entry["file"])
+    if os.path.sep in name_or_path or name_or_path.endswith(".pt"):
+        return load_model(name_or_path)
+    names = ", ".join([BASELINE, *manifest().get("models", {})])
+    raise HybridCodecError(f"model {name_or_path!r} is not installed (installed: {names})")
+
+
+def find_model(name: str, digest: bytes) -> Model:
+    """The installed model with this identity, as stored in a file; an error names it if absent."""
+    if name == BASELINE and digest == _ZERO_HASH:
+        return _baseline()
+    entry = manifest().get("models", {}).get(name)
+    if entry is not None:
+        model = load_model(weights_dir() / entry["file"])
+        if model.digest == digest:
+            return model
+    raise HybridCodecError(
+        f"file needs model {name!r} with weights {digest.hex()}, which is not installed"
+    )
+
+
+def default_model_name(base: str) -> str:
+    """The shipped default model for a base codec, or ``baseline`` if none is installed."""
+    return manifest().get("defaults", {}).get(base, BASELINE)

@@ -1,0 +1,183 @@
+"""ComCNN and RecCNN (Jiang et al. 2017) with G-VAE gain units (Cui et al. 2021).
+
+Jiang, Tao, Liu, Zhang, Wang, Li, Zhao, "An End-to-End Compression Framework Based on
+Convolutional Neural Networks", IEEE TCSVT 2017:
+
+* ComCNN: conv 3->C + ReLU, conv C->C stride 2 + BN + ReLU, conv C->3; it maps an image to a
+  compact image at half resolution, which a standard codec then codes.
+* RecCNN: ``depth`` conv layers of ``width`` channels (BN + ReLU inside), residual learning on the
+  bicubic-upsampled decoded compact image.
+
+Deviations from the paper, recorded here and in ``weights/MANIFEST.json``:
+
+* Both networks start as the classical baseline they improve: ComCNN adds its learned correction
+  to an area (2x2 mean) downsampling skip, and RecCNN's residual branch has its last layer
+  initialised to zero, so at step 0 the pair is exactly "area-downsample, code, bicubic-upsample".
+* Gain units (Cui et al., "Asymmetric Gained Deep Image Compression With Continuous Rate
+  Adaptation", CVPR 2021): channel-wise gain vectors, one per anchor quality of the base codec,
+  multiply the hidden features; a quality between two anchors uses the exponential interpolation
+  ``g = g_i**(1-l) * g_(i+1)**l``. One model therefore covers every quality of its base codec.
+
+Images are float tensors in [0, 1], shape (N, 3, H, W); H and W of ComCNN inputs are even.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "GainUnit",
+    "ComCNN",
+    "RecCNN",
+    "NetConfig",
+    "HybridNet",
+    "macs_per_pixel",
+]
+
+
+class GainUnit(nn.Module):
+    """Channel-wise gains for a set of anchor qualities, interpolated exponentially.
+
+    ``log_gain[i]`` holds log(g_i); linear interpolation of the logs is exactly
+    ``g_i**(1-l) * g_(i+1)**l`` and keeps every gain positive. Gains start at 1.
+    """
+
+    def __init__(self, channels: int, anchors: Sequence[float]) -> None:
+        super().__init__()
+        if len(anchors) < 1 or list(anchors) != sorted(anchors):
+            raise ValueError("anchors must be a non-empty increasing sequence")
+        self.register_buffer("anchors", torch.tensor([float(a) for a in anchors]))
+        self.log_gain = nn.Parameter(torch.zeros(len(anchors), channels))
+
+    def gains(self, quality: torch.Tensor) -> torch.Tensor:
+        """Gains (N, C) for qualities (N,) on the base codec's own scale, clamped to the anchors."""
+        a = self.anchors
+        if a.numel() == 1:
+            return self.log_gain.exp().expand(quality.shape[0], -1)
+        q = quality.to(a.dtype).clamp(a[0], a[-1])
+        i = (torch.searchsorted(a, q, right=True) - 1).clamp(0, a.numel() - 2)
+        l = ((q - a[i]) / (a[i + 1] - a[i])).unsqueeze(1)
+        return torch.exp(self.log_gain[i] * (1 - l) + self.log_gain[i + 1] * l)
+
+    def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        return x * self.gains(quality)[:, :, None, None].to(x.dtype)
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Sizes of a ComCNN/RecCNN pair. ``com_width == 0`` or ``rec_depth == 0`` means the
+    classical baseline alone (area downsampling / bicubic upsampling) for that side."""
+
+    com_width: int = 64
+    rec_depth: int = 20
+    rec_width: int = 64
+    batch_norm: bool = True
+    anchors: tuple[float, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["anchors"] = list(self.anchors)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NetConfig:
+        known = {k: d[k] for k in ("com_width", "rec_depth", "rec_width", "batch_norm") if k in d}
+        return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
+
+
+class ComCNN(nn.Module):
+    """Encoder-side compact representation network (Jiang et al. 2017, Fig. 2).
+
+    Output: the compact image, (N, 3, H/2, W/2), nominally in [0, 1] (the caller rounds it to
+    8 bits for the base codec).
+    """
+
+    def __init__(self, width: int, anchors: Sequence[float], batch_norm: bool = True) -> None:
+        super().__init__()
+        self.width = width
+        if width == 0:
+            return
+        self.conv1 = _conv(3, width)
+        self.conv2 = _conv(width, width, stride=2)
+        self.bn2 = nn.BatchNorm2d(width) if batch_norm else nn.Identity()
+        self.conv3 = _conv(width, 3)
+        self.gain1 = GainUnit(width, anchors)
+        self.gain2 = GainUnit(width, anchors)
+        nn.init.zeros_(self.conv3.weight)
+        nn.init.zeros_(self.conv3.bias)
+
+    def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        skip = F.avg_pool2d(x, 2)
+        if self.width == 0:
+            return skip
+        h = self.gain1(F.relu(self.conv1(x)), quality)
+        h = self.gain2(F.relu(self.bn2(self.conv2(h))), quality)
+        return skip + self.conv3(h)
+
+
+class RecCNN(nn.Module):
+    """Decoder-side reconstruction network (Jiang et al. 2017, Fig. 3): residual learning on the
+    bicubic-upsampled decoded compact image. Output (N, 3, 2h, 2w), not clamped."""
+
+    def __init__(
+        self, depth: int, width: int, anchors: Sequence[float], batch_norm: bool = True
+    ) -> None:
+        super().__init__()
+        self.depth = depth
+        if depth == 0:
+            return
+        if depth < 2:
+            raise ValueError("RecCNN depth must be 0 or at least 2")
+        self.head = _conv(3, width)
+        self.body = nn.ModuleList(_conv(width, width) for _ in range(depth - 2))
+        self.bns = nn.ModuleList(
+            nn.BatchNorm2d(width) if batch_norm else nn.Identity() for _ in range(depth - 2)
+        )
+        self.gains = nn.ModuleList(GainUnit(width, anchors) for _ in range(depth - 1))
+        self.tail = _conv(width, 3)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    def residual(self, up: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        h = self.gains[0](F.relu(self.head(up)), quality)
+        for conv, bn, gain in zip(self.body, self.bns, self.gains[1:]):
+            h = gain(F.relu(bn(conv(h))), quality)
+        return self.tail(h)
+
+    def forward(self, compact: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        up = F.interpolate(compact, scale_factor=2, mode="bicubic", align_corners=False)
+        if self.depth == 0:
+            return up
+        return up + self.residual(up, quality)
+
+
+class HybridNet(nn.Module):
+    """A ComCNN/RecCNN pair for one base codec (the unit that is trained and shipped)."""
+
+    def __init__(self, config: NetConfig) -> None:
+        super().__init__()
+        anchors = config.anchors or (0.0,)
+        self.config = config
+        self.com = ComCNN(config.com_width, anchors, config.batch_norm)
+        self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm)
+
+    def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        """Training-time pass with the codec replaced by the auxiliary variable (identity)."""
+        return self.rec(self.com(x, quality), quality)
+
+
+def macs_per_pixel(config: NetConfig) -> dict[str, float]:
+    """Multiply-accumulates per full-resolution pixel of each network (convolutions only)."""
+    c, d, w = config.com_width, config.rec_depth, config.rec_width
+    com = 0.0 if c == 0 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
+    rec = 0.0 if d == 0 else 9 * (3 * w + (d - 2) * w * w + w * 3)
+    return {"comcnn": com, "reccnn": rec}

@@ -1,0 +1,324 @@
+"""Training by the alternating algorithm of Jiang et al. 2017 (Sec. III-C, Algorithm 1).
+
+The codec's quantisation has no gradient, so the two networks are trained in turn:
+
+* phase ``a`` (ComCNN fixed): compact images go through the *real* base codec, each example at a
+  random quality, and RecCNN learns to reconstruct the original from the decoded compact image;
+* phase ``b`` (RecCNN fixed): ComCNN is trained with the codec replaced by the auxiliary variable,
+  i.e. the compact image is passed straight to the upsampler and RecCNN (the paper's choice);
+  ``com_grad="ste"`` instead passes the real decoded image forward with an identity gradient.
+
+Rounds of (a, b) are followed by a final phase (a), so that RecCNN matches the final ComCNN's real
+codec outputs. The schedule is measured in progress (elapsed seconds / budget, or step / steps),
+so a wall-clock budget is honoured and a resumed run continues where it stopped. Validation PSNR
+(dB, RGB, through the real codec) is measured at the end of every phase on held-out training
+photos, never on the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .basecodecs import BaseCodec, get_base
+from .errors import HybridCodecError
+from .imageio import list_images, read_image
+from .models import save_model
+from .networks import HybridNet, NetConfig
+
+__all__ = ["TrainConfig", "train", "sample_qualities", "codec_roundtrip_batch"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (stored in checkpoints and the manifest)."""
+
+    data: str
+    base: str = "jpeg"
+    out: str = "runs/train"
+    name: str = ""
+    com_width: int = 64
+    rec_depth: int = 20
+    rec_width: int = 64
+    batch_norm: bool = True
+    patch: int = 96
+    batch: int = 16
+    lr: float = 5e-4
+    com_lr: float = 1e-4
+    rounds: int = 2
+    budget_s: float = 0.0
+    steps: int = 2000
+    com_grad: str = "aux"
+    val_images: int = 3
+    subsampling: str = "420"
+    seed: int = 0
+    threads: int = 0
+    device: str = "auto"
+    checkpoint_every_s: float = 120.0
+    extra: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- schedule
+def _segments(rounds: int) -> list[tuple[str, float]]:
+    """Phases and their share of the run: rounds of (a, b), then a final, longer (a)."""
+    segs: list[tuple[str, float]] = []
+    for _ in range(rounds):
+        segs += [("a", 1.0), ("b", 0.5)]
+    segs.append(("a", 1.5))
+    total = sum(w for _, w in segs)
+    ends, acc = [], 0.0
+    for phase, w in segs:
+        acc += w / total
+        ends.append((phase, acc))
+    return ends
+
+
+def _segment_at(progress: float, segs: list[tuple[str, float]]) -> int:
+    for i, (_, end) in enumerate(segs):
+        if progress < end - 1e-12:
+            return i
+    return len(segs)
+
+
+# --------------------------------------------------------------------------- data
+def sample_qualities(base: BaseCodec, n: int, rng: random.Random) -> list[float]:
+    """Qualities on the base codec's scale, uniform over the anchor intervals (each interval
+    between two neighbouring anchors gets the same share)."""
+    a = base.anchors
+    out = []
+    for _ in range(n):
+        t = rng.uniform(0, len(a) - 1)
+        i = min(int(t), len(a) - 2)
+        q = a[i] + (t - i) * (a[i + 1] - a[i])
+        out.append(float(round(q)) if base.integer_quality else round(q, 2))
+    return out
+
+
+def codec_roundtrip_batch(
+    compact: torch.Tensor, base: BaseCodec, qualities: list[float], subsampling: str = "420"
+) -> torch.Tensor:
+    """Round each compact image (N,3,h,w in [0,1]) to 8 bits and pass it through the real codec."""
+    arr = (compact.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
+    out = []
+    for img, q in zip(arr.numpy(), qualities):
+        out.append(base.decode(base.encode(img, q, subsampling=subsampling)))
+    dec = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255
+    return dec.to(compact.device)
+
+
+class PatchSampler:
+    """Random even-sized crops with flips and 90-degree rotations from images held in memory."""
+
+    def __init__(self, images: list[np.ndarray], patch: int, seed: int) -> None:
+        self.images = [im for im in images if min(im.shape[:2]) >= patch]
+        if not self.images:
+            raise HybridCodecError(f"no training image is at least {patch}x{patch}")
+        self.patch = patch
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, n: int) -> torch.Tensor:
+        p, out = self.patch, []
+        for _ in range(n):
+            im = self.images[self.rng.integers(len(self.images))]
+            y = self.rng.integers(0, im.shape[0] - p + 1)
+            x = self.rng.integers(0, im.shape[1] - p + 1)
+            crop = im[y : y + p, x : x + p]
+            if self.rng.random() < 0.5:
+                crop = crop[:, ::-1]
+            crop = np.rot90(crop, self.rng.integers(4))
+            out.append(np.ascontiguousarray(crop))
+        return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255
+
+
+# --------------------------------------------------------------------------- validation
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = F.mse_loss(a.clamp(0, 1), b).item()
+    return 10 * math.log10(1 / max(mse, 1e-12))
+
+
+@torch.no_grad()
+def validate(net: HybridNet, base: BaseCodec, crops: torch.Tensor, subsampling: str) -> dict:
+    """Mean PSNR (dB) through the real codec at the lowest, middle and highest anchor."""
+    net.eval()
+    a = base.anchors
+    res = {}
+    for q in (a[0], a[len(a) // 2], a[-1]):
+        qs = [q] * crops.shape[0]
+        qt = torch.tensor(qs, device=crops.device)
+        dec = codec_roundtrip_batch(net.com(crops, qt), base, qs, subsampling)
+        res[f"q{q:g}"] = round(_psnr(net.rec(dec, qt), crops), 3)
+    return res
+
+
+# --------------------------------------------------------------------------- main loop
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> dict:
+    """Run (or resume) training; returns a summary with the exported weights' path.
+
+    Writes ``checkpoint.pt``, ``log.jsonl`` and finally ``<name>.pt`` under ``cfg.out``.
+    """
+    base = get_base(cfg.base)
+    if cfg.com_grad not in ("aux", "ste"):
+        raise HybridCodecError("com_grad must be 'aux' (the paper's) or 'ste'")
+    if cfg.patch % 2:
+        raise HybridCodecError("patch size must be even")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dev = _device(cfg.device)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = cfg.name or f"hyc-{cfg.base}"
+    ckpt_path, log_path = out / "checkpoint.pt", out / "log.jsonl"
+
+    files = list_images(cfg.data)
+    if len(files) <= cfg.val_images:
+        raise HybridCodecError(f"need more than {cfg.val_images} images in {cfg.data}")
+    val_files, train_files = files[-cfg.val_images :], files[: -cfg.val_images]
+    sampler = PatchSampler([read_image(f, rgb=True) for f in train_files], cfg.patch, cfg.seed)
+    val = []
+    for f in val_files:
+        im = read_image(f, rgb=True)
+        h, w = (im.shape[0] // 2) * 2, (im.shape[1] // 2) * 2
+        cy, cx = h // 2 - 128, w // 2 - 128
+        val.append(im[max(cy, 0) : max(cy, 0) + 256, max(cx, 0) : max(cx, 0) + 256])
+    val_t = torch.from_numpy(np.stack(val)).permute(0, 3, 1, 2).float().div(255).to(dev)
+
+    netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors)
+    net = HybridNet(netcfg).to(dev)
+    opt_rec = torch.optim.Adam(net.rec.parameters(), lr=cfg.lr) if cfg.rec_depth else None
+    opt_com = torch.optim.Adam(net.com.parameters(), lr=cfg.com_lr) if cfg.com_width else None
+    state = {"step": 0, "elapsed": 0.0, "segment": 0, "history": []}
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        if ck["config"] != asdict(cfg):
+            raise HybridCodecError(f"{ckpt_path} was made with other settings; use another --out")
+        net.load_state_dict(ck["net"])
+        if opt_rec:
+            opt_rec.load_state_dict(ck["opt_rec"])
+        if opt_com:
+            opt_com.load_state_dict(ck["opt_com"])
+        state = ck["state"]
+        sampler.rng = np.random.default_rng(cfg.seed + state["step"])
+    rng = random.Random(cfg.seed + state["step"])
+    segs = _segments(cfg.rounds)
+    say = progress or (lambda s: None)
+
+    def prog() -> float:
+        if cfg.budget_s > 0:
+            return state["elapsed"] / cfg.budget_s
+        return state["step"] / max(cfg.steps, 1)
+
+    def log(rec: dict) -> None:
+        with open(log_path, "a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+
+    def checkpoint() -> None:
+        _save_checkpoint(
+            ckpt_path,
+            {
+                "config": asdict(cfg),
+                "net": net.state_dict(),
+                "opt_rec": opt_rec.state_dict() if opt_rec else None,
+                "opt_com": opt_com.state_dict() if opt_com else None,
+                "state": state,
+            },
+        )
+
+    if state["step"] == 0:
+        v = validate(net, base, val_t, cfg.subsampling)
+        log({"event": "start", "val_psnr": v, "device": str(dev)})
+        say(f"step 0 baseline validation PSNR {v}")
+    t_last, t_ckpt = time.monotonic(), time.monotonic()
+    loss_ema = None
+    while (seg := _segment_at(prog(), segs)) < len(segs):
+        phase = segs[seg][0]
+        if seg != state["segment"]:  # a phase ended: validate, log, checkpoint
+            v = validate(net, base, val_t, cfg.subsampling)
+            state["history"].append({"segment": state["segment"], "step": state["step"], "val": v})
+            log({"event": "phase_end", "segment": state["segment"], "step": state["step"],
+                 "elapsed_s": round(state["elapsed"], 1), "val_psnr": v})
+            say(f"phase {segs[state['segment']][0]} #{state['segment']} done, val PSNR {v}")
+            state["segment"] = seg
+            checkpoint()
+        lr_scale = max(0.05, 0.5 * (1 + math.cos(math.pi * min(prog(), 1.0))))
+        x = sampler.batch(cfg.batch).to(dev)
+        qs = sample_qualities(base, cfg.batch, rng)
+        qt = torch.tensor(qs, device=dev)
+        if phase == "a" and opt_rec:
+            net.com.eval()
+            net.rec.train()
+            with torch.no_grad():
+                compact = net.com(x, qt)
+            dec = codec_roundtrip_batch(compact, base, qs, cfg.subsampling)
+            loss = F.mse_loss(net.rec(dec, qt), x)
+            opt, lr = opt_rec, cfg.lr
+        elif phase == "b" and opt_com:
+            net.rec.eval()
+            net.com.train()
+            compact = net.com(x, qt)
+            if cfg.com_grad == "ste":
+                dec = codec_roundtrip_batch(compact, base, qs, cfg.subsampling)
+                compact = compact + (dec - compact).detach()
+            for p in net.rec.parameters():
+                p.requires_grad_(False)
+            loss = F.mse_loss(net.rec(compact, qt), x)
+            for p in net.rec.parameters():
+                p.requires_grad_(True)
+            opt, lr = opt_com, cfg.com_lr
+        else:  # nothing to train in this phase (a baseline side): skip it
+            state["elapsed"] = max(state["elapsed"], segs[seg][1] * cfg.budget_s)
+            state["step"] = max(state["step"], int(segs[seg][1] * cfg.steps))
+            continue
+        for g in opt.param_groups:
+            g["lr"] = lr * lr_scale
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        now = time.monotonic()
+        state["elapsed"] += now - t_last
+        t_last = now
+        state["step"] += 1
+        loss_ema = loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * loss.item()
+        if state["step"] % 50 == 0:
+            psnr = 10 * math.log10(1 / max(loss_ema, 1e-12))
+            log({"event": "step", "step": state["step"], "phase": phase,
+                 "elapsed_s": round(state["elapsed"], 1), "train_psnr": round(psnr, 3)})
+            say(f"step {state['step']} phase {phase} {100 * min(prog(), 1):.1f}% "
+                f"train PSNR {psnr:.2f} dB")
+        if now - t_ckpt > cfg.checkpoint_every_s:
+            checkpoint()
+            t_ckpt = now
+    v = validate(net, base, val_t, cfg.subsampling)
+    state["history"].append({"segment": state["segment"], "step": state["step"], "val": v})
+    state["segment"] = len(segs)
+    checkpoint()
+    weights = out / f"{name}.pt"
+    save_model(net.cpu(), weights, name=name, base=cfg.base,
+               meta={"train_config": asdict(cfg), "steps": state["step"],
+                     "train_seconds": round(state["elapsed"], 1), "device": str(dev),
+                     "val_psnr": v})
+    log({"event": "done", "step": state["step"], "val_psnr": v, "weights": str(weights)})
+    say(f"done: {state['step']} steps, val PSNR {v}, weights {weights}")
+    return {"weights": str(weights), "steps": state["step"], "val_psnr": v,
+            "train_seconds": state["elapsed"], "history": state["history"]}

@@ -1,0 +1,104 @@
+"""The command line, run as a user would (subprocess): exit codes, stdin/stdout, no data loss."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import make_image
+
+CMD = [sys.executable, "-m", "hybridcodec"]
+
+
+def run(*args, stdin: bytes | None = None, cwd=None):
+    return subprocess.run([*CMD, *map(str, args)], input=stdin, capture_output=True, cwd=cwd,
+                          timeout=120)
+
+
+@pytest.fixture
+def png(tmp_path) -> Path:
+    p = tmp_path / "in.png"
+    Image.fromarray(make_image(40, 52)).save(p)
+    return p
+
+
+def test_compress_info_decompress(png, tmp_path):
+    hyc, out = tmp_path / "a.hyc", tmp_path / "out.png"
+    r = run("compress", png, hyc, "--base", "jpeg2000", "--bpp", "0.8")
+    assert r.returncode == 0, r.stderr
+    assert b"bpp" in r.stderr
+    r = run("info", hyc)
+    assert r.returncode == 0 and b"jpeg2000" in r.stdout and b"52x40" in r.stdout
+    r = run("decompress", hyc, out)
+    assert r.returncode == 0, r.stderr
+    assert np.asarray(Image.open(out)).shape == (40, 52, 3)
+
+
+def test_stdin_stdout(png):
+    r = run("compress", "-", "-", "--base", "jpeg", "--quality", "40", stdin=png.read_bytes())
+    assert r.returncode == 0 and r.stdout[:4] == b"\x89HYC"
+    r2 = run("decompress", "-", "-", stdin=r.stdout)
+    assert r2.returncode == 0 and r2.stdout[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_existing_output_needs_force(png, tmp_path):
+    hyc = tmp_path / "a.hyc"
+    hyc.write_bytes(b"precious")
+    r = run("compress", png, hyc, "--quality", "30")
+    assert r.returncode == 2 and b"--force" in r.stderr
+    assert hyc.read_bytes() == b"precious"
+    assert run("compress", png, hyc, "--quality", "30", "--force").returncode == 0
+    assert hyc.read_bytes()[:4] == b"\x89HYC"
+
+
+def test_never_overwrites_input(png):
+    before = png.read_bytes()
+    r = run("compress", png, png, "--force")
+    assert r.returncode == 2 and b"input" in r.stderr
+    assert png.read_bytes() == before
+
+
+@pytest.mark.parametrize("content,msg", [
+    (b"this is not an image", b"not an image"),
+    (b"\x89HYC\x01garbage", b"hyc"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, content, msg):
+    bad, out = tmp_path / "bad.bin", tmp_path / "out.x"
+    bad.write_bytes(content)
+    cmd = "compress" if b"HYC" not in content else "decompress"
+    r = run(cmd, bad, out)
+    assert r.returncode == 2
+    assert msg in r.stderr.lower()
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists() and not list(tmp_path.glob(".out.x*"))
+
+
+def test_rgba_with_transparency_is_refused(tmp_path):
+    p = tmp_path / "a.png"
+    arr = np.zeros((8, 8, 4), np.uint8)
+    arr[..., 3] = 128
+    Image.fromarray(arr).save(p)
+    r = run("compress", p, tmp_path / "a.hyc")
+    assert r.returncode == 2 and b"supported" in r.stderr
+
+
+def test_sixteen_bit_is_refused(tmp_path):
+    p = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8), np.uint16) + 1000).save(p)
+    r = run("compress", p, tmp_path / "a.hyc")
+    assert r.returncode == 2 and b"16" in r.stderr
+
+
+def test_missing_input_and_bad_option(tmp_path):
+    r = run("compress", tmp_path / "nope.png", tmp_path / "a.hyc")
+    assert r.returncode == 2 and b"cannot read" in r.stderr
+    r = run("compress", tmp_path / "nope.png", tmp_path / "a.hyc", "--base", "gif")
+    assert r.returncode == 2
+
+
+def test_help_has_examples():
+    r = run("compress", "--help")
+    assert r.returncode == 0 and b"Example" in r.stdout

@@ -1,0 +1,126 @@
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import hybridcodec
+from hybridcodec import HybridCodecError, container
+from hybridcodec.codec import encode_ex
+from hybridcodec.metrics import psnr
+from hybridcodec.models import default_model_name, get_model, save_model
+from hybridcodec.networks import HybridNet, NetConfig
+
+from .conftest import make_image
+
+
+@pytest.mark.parametrize("base,quality", [("jpeg", 50), ("jpeg2000", 35)])
+@pytest.mark.parametrize("shape", [(64, 64, 3), (37, 29), (1, 1, 3), (1, 1), (3, 8, 3), (33, 17, 3)])
+def test_roundtrip_shapes(base, quality, shape):
+    img = make_image(shape[0], shape[1], channels=shape[2] if len(shape) == 3 else 1)
+    data = hybridcodec.encode(img, base=base, quality=quality)
+    out = hybridcodec.decode(data)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert hybridcodec.check(data)
+    info = hybridcodec.info(data)
+    assert info["base"] == base and info["bytes"] == len(data)
+    assert info["mode"] == ("L" if img.ndim == 2 else "RGB")
+
+
+def test_decode_is_deterministic(rgb64):
+    data = hybridcodec.encode(rgb64, base="jpeg2000", quality=30)
+    assert np.array_equal(hybridcodec.decode(data), hybridcodec.decode(data))
+
+
+def test_quality_raises_psnr(rgb64):
+    lo = hybridcodec.decode(hybridcodec.encode(rgb64, base="jpeg", quality=10))
+    hi = hybridcodec.decode(hybridcodec.encode(rgb64, base="jpeg", quality=90))
+    assert psnr(rgb64, hi) > psnr(rgb64, lo)
+
+
+@pytest.mark.parametrize("base", ["jpeg", "jpeg2000"])
+def test_rate_control_meets_targets_monotonically(base):
+    img = make_image(96, 128, seed=5)
+    pixels = img.shape[0] * img.shape[1]
+    sizes = []
+    for bpp in (0.3, 0.5, 0.8, 1.2, 2.0):
+        res = encode_ex(img, base=base, bpp=bpp)
+        assert len(res.data) * 8 / pixels <= bpp  # whole file, header included
+        assert res.bpp == pytest.approx(8 * len(res.data) / pixels)
+        sizes.append(len(res.data))
+    assert sizes == sorted(sizes)
+    assert sizes[-1] > sizes[0]
+    by_size = hybridcodec.encode(img, base=base, size=sizes[2])
+    assert len(by_size) <= sizes[2]
+
+
+def test_unreachable_target_is_an_error(rgb64):
+    with pytest.raises(HybridCodecError, match="below the smallest"):
+        hybridcodec.encode(rgb64, base="jpeg", size=50)
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(quality=40, bpp=1.0), "only one"),
+    (dict(bpp=-1.0), "positive"),
+    (dict(size=0), "positive"),
+    (dict(base="gif"), "unknown base"),
+    (dict(quality=500), "quality"),
+    (dict(subsampling="422"), "subsampling"),
+    (dict(model="no-such-model"), "not installed"),
+])
+def test_bad_options(rgb64, kw, msg):
+    with pytest.raises(HybridCodecError, match=msg):
+        hybridcodec.encode(rgb64, **kw)
+
+
+@pytest.mark.parametrize("arr,msg", [
+    (np.zeros((8, 8, 4), np.uint8), "unsupported image shape"),
+    (np.zeros((8, 8), np.uint16), "unsupported pixel type"),
+    (np.zeros((8, 8, 3), np.float32), "unsupported pixel type"),
+    (np.zeros((0, 8, 3), np.uint8), "empty"),
+    (np.zeros(8, np.uint8), "unsupported image shape"),
+])
+def test_bad_arrays(arr, msg):
+    with pytest.raises(HybridCodecError, match=msg):
+        hybridcodec.encode(arr)
+
+
+def test_file_needing_missing_model_names_it(rgb64, tmp_path, empty_weights):
+    net = HybridNet(NetConfig(4, 2, 4, True, (5.0, 95.0)))
+    path = tmp_path / "tiny.pt"
+    save_model(net, path, name="tiny-test", base="jpeg")
+    data = hybridcodec.encode(rgb64, base="jpeg", quality=50, model=str(path))
+    hdr = container.unpack(data).header
+    assert hdr.model_name == "tiny-test"
+    assert hdr.model_digest == hashlib.sha256(path.read_bytes()).digest()[:8]
+    with pytest.raises(HybridCodecError, match="tiny-test"):
+        hybridcodec.decode(data)
+    # installed under that name, it decodes; installed with other weights, it is refused
+    (empty_weights / "tiny.pt").write_bytes(path.read_bytes())
+    (empty_weights / "MANIFEST.json").write_text(
+        json.dumps({"models": {"tiny-test": {"file": "tiny.pt"}}, "defaults": {}}))
+    assert hybridcodec.decode(data).shape == rgb64.shape
+    save_model(HybridNet(NetConfig(4, 2, 4, True, (5.0, 95.0))), empty_weights / "tiny.pt",
+               name="tiny-test", base="jpeg", meta={"other": True})
+    with pytest.raises(HybridCodecError, match="tiny-test.*not installed"):
+        hybridcodec.decode(data)
+
+
+def test_model_for_other_base_is_refused(rgb64, tmp_path):
+    path = tmp_path / "j.pt"
+    save_model(HybridNet(NetConfig(4, 2, 4, True, (5.0, 95.0))), path, name="j", base="jpeg")
+    with pytest.raises(HybridCodecError, match="for base jpeg"):
+        hybridcodec.encode(rgb64, base="jpeg2000", model=str(path))
+
+
+@pytest.mark.parametrize("base", ["jpeg", "jpeg2000"])
+def test_shipped_default_models_load(base):
+    name = default_model_name(base)
+    model = get_model(name)
+    assert model.name == name
+    assert model.base in (None, base)
+
+
+def test_version_mentions_libraries():
+    v = hybridcodec.version()
+    assert "hybridcodec" in v and "jpeg" in v and "openjpeg" in v.lower()

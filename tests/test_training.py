@@ -1,0 +1,71 @@
+"""The alternating training loop on a tiny model: runs, validates, checkpoints and resumes."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hybridcodec.models import load_model
+from hybridcodec.training import TrainConfig, train
+
+from .conftest import make_image
+
+
+@pytest.fixture
+def photos(tmp_path):
+    d = tmp_path / "photos"
+    d.mkdir()
+    for i in range(4):
+        Image.fromarray(make_image(64, 72, seed=i)).save(d / f"{i}.png")
+    return d
+
+
+def _cfg(photos, out, **kw):
+    args = dict(data=str(photos), base="jpeg", out=str(out), name="tiny", com_width=4,
+                rec_depth=3, rec_width=4, patch=16, batch=2, rounds=1, steps=8, val_images=1,
+                checkpoint_every_s=0.0)
+    args.update(kw)
+    return TrainConfig(**args)
+
+
+def test_train_exports_a_loadable_model(photos, tmp_path):
+    res = train(_cfg(photos, tmp_path / "run"))
+    assert res["steps"] == 8
+    model = load_model(res["weights"])
+    assert model.name == "tiny" and model.base == "jpeg"
+    events = [json.loads(l)["event"] for l in open(tmp_path / "run" / "log.jsonl")]
+    assert events[0] == "start" and events[-1] == "done"
+    # one validation per phase: a, b, final a
+    assert [h["segment"] for h in res["history"]] == [0, 1, 2]
+
+
+def test_killed_run_resumes_from_checkpoint(photos, tmp_path):
+    out = tmp_path / "run"
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_phase_b(msg):
+        if msg.startswith("phase b"):
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(_cfg(photos, out), progress=kill_after_phase_b)
+    res = train(_cfg(photos, out))
+    assert res["steps"] == 8
+    events = [json.loads(l)["event"] for l in open(out / "log.jsonl")]
+    assert events.count("start") == 1 and events[-1] == "done"
+
+
+def test_resume_with_other_settings_is_refused(photos, tmp_path):
+    train(_cfg(photos, tmp_path / "run"))
+    from hybridcodec import HybridCodecError
+
+    with pytest.raises(HybridCodecError, match="other settings"):
+        train(_cfg(photos, tmp_path / "run", lr=1.0))
+
+
+def test_ste_variant_and_jpeg2000(photos, tmp_path):
+    res = train(_cfg(photos, tmp_path / "run", base="jpeg2000", com_grad="ste", steps=4))
+    assert np.isfinite(list(res["val_psnr"].values())).all()
