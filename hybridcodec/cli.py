@@ -4,6 +4,7 @@ Examples::
 
     hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25
     hybridcodec compress photo.png photo.hyc --base jpeg --quality 40
+    hybridcodec compress photo.png photo.hyc --base jpeg2000 --quality 32 --adapt -v
     hybridcodec decompress photo.hyc out.png
     hybridcodec info photo.hyc
     hybridcodec psnr photo.png out.png --bits photo.hyc
@@ -71,24 +72,33 @@ def compress(
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Model name or file (default: the shipped one for --base)."),
     subsampling: str = typer.Option("420", help="JPEG chroma subsampling: 420 or 444."),
+    adapt: bool = typer.Option(
+        False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
+    adapt_steps: int = typer.Option(40, help="Adaptation steps (with --adapt)."),
+    adapt_seconds: float = typer.Option(40.0, help="Adaptation time budget in seconds."),
+    adapt_subset: str = typer.Option(
+        "tail", help="Parameters to adapt: tail, last<k>, all, bias or gains."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
 ) -> None:
     """Compress an image. Example: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25"""
     from . import codec
+    from .adaptation import AdaptConfig
     from .imageio import read_image
 
     try:
         image = read_image(_read_input(input))
-        data = codec.encode(image, base=base, quality=quality, bpp=bpp, size=size, model=model,
-                            subsampling=subsampling)
-        _write_output(output, data, [input], force)
-        h, w = image.shape[:2]
+        cfg = (AdaptConfig(subset=adapt_subset, steps=adapt_steps, seconds=adapt_seconds)
+               if adapt else None)
+        say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
+        res = codec.encode_ex(image, base=base, quality=quality, bpp=bpp, size=size,
+                              model=model, subsampling=subsampling, adapt=cfg, progress=say)
+        _write_output(output, res.data, [input], force)
+        if verbose and res.decision:
+            typer.echo(json.dumps(res.decision), err=True)
         if verbose or output != "-":
-            hdr = codec.info(data)
-            typer.echo(f"{output}: {len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp, "
-                       f"base {hdr['base']} quality {hdr['quality']:g}, model {hdr['model']}",
-                       err=True)
+            typer.echo(f"{output}: {len(res.data)} bytes, {res.bpp:.4f} bpp, base {base} "
+                       f"quality {res.quality:g}, model {res.model}", err=True)
     except HybridCodecError as exc:
         _fail(str(exc))
 
@@ -97,6 +107,8 @@ def compress(
 def decompress(
     input: str = typer.Argument(..., help=".hyc file or - for stdin."),
     output: str = typer.Argument(..., help="Image file (format from the extension; PNG for -)."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="Model file to use instead of the installed one."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
 ) -> None:
     """Decompress a .hyc file. Example: hybridcodec decompress photo.hyc out.png"""
@@ -104,7 +116,7 @@ def decompress(
     from .imageio import encode_image_file, write_image
 
     try:
-        image = codec.decode(_read_input(input))
+        image = codec.decode(_read_input(input), model=model)
         if output == "-":
             _write_output(output, encode_image_file(image, "PNG"), [input], force)
         else:

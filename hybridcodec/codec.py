@@ -2,8 +2,8 @@
 
 Pipeline (Jiang et al. 2017): ComCNN maps the image to a compact image at half resolution; the
 base codec (JPEG or JPEG 2000) codes it; RecCNN reconstructs the full image from the decoded
-compact image. The file is a ``.hyc`` container (``container.py``); bits per pixel are always
-computed from the whole file, header included.
+compact image, optionally with an encode-time weight-update (Lam & Zare 2019) applied. The file is
+a ``.hyc`` container (``container.py``); bits per pixel always count the whole file.
 
 Grayscale images are run through the RGB networks with the gray plane replicated; the compact
 image is coded as one plane (the mean of ComCNN's three outputs). Odd sizes are padded by edge
@@ -12,21 +12,22 @@ replication to even sizes and cropped after reconstruction.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import container
+from .adaptation import AdaptConfig, apply_update, parameter_shapes
 from .basecodecs import BaseCodec, base_by_id, get_base
 from .errors import HybridCodecError
 from .imageio import as_image
 from .models import Model, default_model_name, find_model, get_model
 
-__all__ = ["encode", "decode", "check", "info", "version", "EncodeResult", "encode_ex"]
+__all__ = ["encode", "decode", "check", "info", "version", "EncodeResult", "encode_ex",
+           "reconstruct"]
 
 
 def version() -> str:
@@ -45,13 +46,15 @@ def check(data: bytes, /) -> bool:
     return bytes(data[:4]) == container.MAGIC
 
 
-def _to_tensor(image: np.ndarray) -> torch.Tensor:
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W) or (H, W, 3) -> float (1, 3, H, W) in [0, 1] (gray replicated)."""
     t = torch.from_numpy(image.astype(np.float32) / 255)
     t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
     return t.expand(-1, 3, -1, -1) if t.shape[1] == 1 else t
 
 
-def _to_uint8(t: torch.Tensor, channels: int) -> np.ndarray:
+def to_uint8(t: torch.Tensor, channels: int) -> np.ndarray:
+    """float (1, 3, H, W) -> uint8 image with ``channels`` planes (gray = mean of the three)."""
     t = t[0].clamp(0, 1)
     if channels == 1:
         t = t.mean(0, keepdim=True)
@@ -59,104 +62,108 @@ def _to_uint8(t: torch.Tensor, channels: int) -> np.ndarray:
     return np.ascontiguousarray(arr[:, :, 0] if channels == 1 else arr)
 
 
-class _Encoder:
-    """Holds the padded input and the model; codes the compact image at any quality."""
+@torch.no_grad()
+def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, width: int,
+                deltas: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """RecCNN on a decoded compact image (uint8), with an optional weight-update applied."""
+    x, q = to_tensor(compact), torch.tensor([float(quality)])
+    rec = model.net.rec
+    if deltas:
+        out = torch.func.functional_call(rec, apply_update(rec, deltas), (x, q))
+    else:
+        out = rec(x, q)
+    return to_uint8(out, 1 if compact.ndim == 2 else 3)[:height, :width]
+
+
+class Encoder:
+    """Holds the padded input and the model; codes the compact image at any quality (cached)."""
 
     def __init__(self, image: np.ndarray, base: BaseCodec, model: Model, subsampling: str):
         self.image, self.base, self.model, self.subsampling = image, base, model, subsampling
         self.channels = 1 if image.ndim == 2 else 3
         h, w = image.shape[:2]
-        x = _to_tensor(image)
+        x = to_tensor(image)
         self.x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
-        self._cache: dict[float, bytes] = {}
+        self._payload: dict[float, bytes] = {}
 
     @torch.no_grad()
-    def file_at(self, quality: float) -> bytes:
+    def payload(self, quality: float) -> bytes:
         q = self.base.check_quality(quality)
-        if q not in self._cache:
+        if q not in self._payload:
             compact = self.model.net.com(self.x, torch.tensor([q]))
-            payload = self.base.encode(_to_uint8(compact, self.channels), q,
-                                       subsampling=self.subsampling)
-            h, w = self.image.shape[:2]
-            hdr = container.Header(w, h, self.channels, self.base.id, self.subsampling, q,
-                                   self.model.name, self.model.digest)
-            self._cache[q] = container.pack(hdr, [(container.CHUNK_BASE, payload)])
-        return self._cache[q]
+            self._payload[q] = self.base.encode(to_uint8(compact, self.channels), q,
+                                                subsampling=self.subsampling)
+        return self._payload[q]
 
+    def file_at(self, quality: float, update: bytes | None = None) -> bytes:
+        q = self.base.check_quality(quality)
+        h, w = self.image.shape[:2]
+        hdr = container.Header(w, h, self.channels, self.base.id, self.subsampling, q,
+                               self.model.name, self.model.digest)
+        chunks = [(container.CHUNK_BASE, self.payload(q))]
+        if update is not None:
+            chunks.append((container.CHUNK_UPDATE, update))
+        return container.pack(hdr, chunks)
 
-def _search_quality(enc: _Encoder, target_bytes: int) -> float:
-    """Highest quality whose whole file fits in ``target_bytes`` (bisection; size grows with
-    quality). Raises if even the lowest quality does not fit."""
-    base = enc.base
-    lo, hi = base.quality_min, base.quality_max
-    if len(enc.file_at(lo)) > target_bytes:
-        raise HybridCodecError(
-            f"target of {target_bytes} bytes is below the smallest file this base codec makes "
-            f"({len(enc.file_at(lo))} bytes at quality {lo:g})")
-    if len(enc.file_at(hi)) <= target_bytes:
-        return hi
-    step = 1.0 if base.integer_quality else 0.05
-    while hi - lo > step + 1e-9:  # invariant: lo fits, hi does not
-        mid = (lo + hi) / 2
-        mid = float(math.floor(mid)) if base.integer_quality else round(mid, 2)
-        if mid in (lo, hi):
-            break
-        if len(enc.file_at(mid)) <= target_bytes:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    def decoded_compact(self, quality: float) -> np.ndarray:
+        return self.base.decode(self.payload(quality))
+
+    def reconstruct(self, quality: float, deltas: dict[int, np.ndarray] | None = None) -> np.ndarray:
+        h, w = self.image.shape[:2]
+        return reconstruct(self.model, self.decoded_compact(quality), quality, h, w, deltas)
 
 
 @dataclass(frozen=True)
 class EncodeResult:
-    """An encoded file plus the settings chosen for it."""
+    """An encoded file plus the settings chosen for it and the adaptation decision."""
 
     data: bytes
     quality: float
     model: str
     bpp: float
+    decision: dict = field(default_factory=dict)
 
 
 def encode_ex(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
     bpp: float | None = None, size: int | None = None, model: str | None = None,
-    subsampling: str = "420", progress: Callable[[str], None] | None = None,
+    subsampling: str = "420", adapt: AdaptConfig | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> EncodeResult:
-    """Like :func:`encode`, returning the chosen quality and the achieved bpp too."""
+    """Like :func:`encode`, returning the chosen quality, the achieved bpp and, with ``adapt``,
+    the figures of the keep-or-drop decision for the weight-update."""
+    from .ratecontrol import adapt_and_decide, search_quality, target_bytes
+
     img = as_image(image)
     codec = get_base(base)
     if not codec.available():
         raise HybridCodecError(f"base codec {base} is not available in this installation")
     if subsampling not in container.SUBSAMPLING_IDS:
         raise HybridCodecError(f"subsampling must be 420 or 444, got {subsampling!r}")
-    given = [v is not None for v in (quality, bpp, size)]
-    if sum(given) > 1:
+    if sum(v is not None for v in (quality, bpp, size)) > 1:
         raise HybridCodecError("give only one of quality, bpp and size")
     m = get_model(model or default_model_name(base))
     if m.base not in (None, base):
         raise HybridCodecError(f"model {m.name!r} is for base {m.base}, not {base}")
-    enc = _Encoder(img, codec, m, subsampling if codec.id == 1 else "420")
+    enc = Encoder(img, codec, m, subsampling if codec.id == 1 else "420")
     pixels = img.shape[0] * img.shape[1]
-    if bpp is not None or size is not None:
-        if bpp is not None and not (math.isfinite(bpp) and bpp > 0):
-            raise HybridCodecError(f"bpp must be a positive number, got {bpp!r}")
-        if size is not None and size <= 0:
-            raise HybridCodecError(f"size must be a positive number of bytes, got {size!r}")
-        target = int(bpp * pixels / 8) if bpp is not None else int(size)
-        q = _search_quality(enc, target)
+    target = target_bytes(pixels, bpp, size)
+    if target is not None:
+        q = search_quality(enc, target)
     else:
-        q = codec.default_quality if quality is None else quality
-    data = enc.file_at(q)
-    if progress:
+        q = codec.check_quality(codec.default_quality if quality is None else quality)
+    data, decision = enc.file_at(q), {}
+    if adapt is not None:
+        data, q, decision = adapt_and_decide(enc, q, target, adapt, progress)
+    elif progress:
         progress(f"quality {q:g}, {len(data)} bytes")
-    return EncodeResult(data, codec.check_quality(q), m.name, 8 * len(data) / pixels)
+    return EncodeResult(data, q, m.name, 8 * len(data) / pixels, decision)
 
 
 def encode(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
     bpp: float | None = None, size: int | None = None, model: str | None = None,
-    subsampling: str = "420",
+    subsampling: str = "420", adapt: AdaptConfig | None = None,
 ) -> bytes:
     """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes.
 
@@ -164,9 +171,10 @@ def encode(
     JPEG 2000 PSNR target in dB), ``bpp`` (target bits per pixel of the whole file) or ``size``
     (target bytes); targets are met by bisection over the base codec's quality and never
     exceeded. ``model`` is a registry name or model file; default: the shipped model of ``base``.
+    ``adapt`` fine-tunes the decoder on this image and appends the weight-update when it pays.
     """
     return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, model=model,
-                     subsampling=subsampling).data
+                     subsampling=subsampling, adapt=adapt).data
 
 
 def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:
@@ -176,26 +184,35 @@ def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:
     return c, base_by_id(c.header.base_id)
 
 
-@torch.no_grad()
-def decode(data: bytes, /) -> np.ndarray:
-    """Decompress ``.hyc`` bytes to a uint8 array (H, W) or (H, W, 3)."""
+def decode(data: bytes, /, *, model: str | None = None) -> np.ndarray:
+    """Decompress ``.hyc`` bytes to a uint8 array (H, W) or (H, W, 3). ``model`` may name a
+    model file to use instead of the installed registry (its name and hash must match)."""
+    from .weightcoding import decode_update
+
     c, base = _parse(data)
     h = c.header
-    model = find_model(h.model_name, h.model_digest)
+    net = find_model(h.model_name, h.model_digest, model)
+    update = c.get(container.CHUNK_UPDATE)
+    deltas = None
+    if update is not None:
+        if net.net.rec.depth == 0:
+            raise HybridCodecError("weight-update chunk for a model without parameters")
+        deltas = decode_update(update, parameter_shapes(net.net.rec))
     compact = base.decode(c.get(container.CHUNK_BASE))
     ch, cw = (h.height + 1) // 2, (h.width + 1) // 2
     expected = (ch, cw) if h.channels == 1 else (ch, cw, 3)
     if compact.shape != expected:
         raise HybridCodecError(f"base payload has shape {compact.shape}, expected {expected}")
-    out = model.net.rec(_to_tensor(compact), torch.tensor([h.quality]))
-    return _to_uint8(out, h.channels)[: h.height, : h.width]
+    return reconstruct(net, compact, h.quality, h.height, h.width, deltas)
 
 
 def info(data: bytes, /) -> dict:
     """Header fields and chunk sizes of a ``.hyc`` file (bytes; bpp of the whole file)."""
+    from .weightcoding import describe_update
+
     c, base = _parse(data)
     h = c.header
-    return {
+    out = {
         "format": f".hyc version {h.version}",
         "size": f"{h.width}x{h.height}",
         "mode": container.MODES[h.channels],
@@ -209,3 +226,6 @@ def info(data: bytes, /) -> dict:
         "base_bytes": len(c.get(container.CHUNK_BASE)),
         "bpp": round(8 * len(data) / (h.width * h.height), 5),
     }
+    update = c.get(container.CHUNK_UPDATE)
+    out["update"] = describe_update(update) if update is not None else "none"
+    return out

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from .errors import HybridCodecError
 
 __all__ = ["MAGIC", "VERSION", "Header", "Container", "pack", "unpack", "peek_header",
-           "CHUNK_BASE", "CHUNK_END", "MODES"]
+           "CHUNK_BASE", "CHUNK_UPDATE", "CHUNK_END", "MODES"]
 
 MAGIC = b"\x89HYC"
 VERSION = 1
 CHUNK_BASE = b"BASE"
+CHUNK_UPDATE = b"UPDT"  # encode-time weight-update (critical: it changes the decoded image)
 CHUNK_END = b"END!"
 MODES = {1: "L", 3: "RGB"}
 SUBSAMPLING_IDS = {"420": 0, "444": 1}
@@ -127,7 +128,8 @@ def peek_header(data: bytes) -> Header:
     return _parse_header(bytes(data[:512]) if len(data) > 512 else bytes(data))[0]
 
 
-def unpack(data: bytes, *, known: frozenset[bytes] = frozenset({CHUNK_BASE})) -> Container:
+def unpack(data: bytes, *,
+           known: frozenset[bytes] = frozenset({CHUNK_BASE, CHUNK_UPDATE})) -> Container:
     """Parse a whole file, checking every CRC and length; unknown optional chunks are dropped."""
     data = bytes(data)
     header, pos = _parse_header(data)

@@ -127,10 +127,17 @@ def get_model(name_or_path: str) -> Model:
     raise HybridCodecError(f"model {name_or_path!r} is not installed (installed: {names})")
 
 
-def find_model(name: str, digest: bytes) -> Model:
-    """The installed model with this identity, as stored in a file; an error names it if absent."""
+def find_model(name: str, digest: bytes, path: str | os.PathLike | None = None) -> Model:
+    """The installed model with this identity, as stored in a file; an error names it if absent.
+    ``path`` offers a model file to use instead of the registry (its identity must match)."""
     if name == BASELINE and digest == _ZERO_HASH:
         return _baseline()
+    if path is not None:
+        model = load_model(path)
+        if (model.name, model.digest) != (name, digest):
+            raise HybridCodecError(f"file needs model {name!r} with weights {digest.hex()}, "
+                                   f"but {path} is {model.name!r} {model.digest.hex()}")
+        return model
     entry = manifest().get("models", {}).get(name)
     if entry is not None:
         model = load_model(weights_dir() / entry["file"])

@@ -1,0 +1,140 @@
+"""Encode-time adaptation (Lam & Zare 2019, "Compressing weight-updates for image artifacts
+removal neural networks"): fine-tune part of RecCNN on the image being coded, from the shipped
+weights, so that the weight-update is sparse and close to a quantisation grid, then send it.
+
+Objective (per step, on random crops of the image)::
+
+    L = MSE_8bit(RecCNN_{w+dw}(decoded compact), original)
+        + (lambda_l1 * sum|dw| / step + lambda_q * sum (1 - cos(2 pi dw / step)) / 2) / pixels
+
+MSE is in 8-bit units squared; the two penalties count quantisation steps per image pixel, so
+one setting of the lambdas means the same at every image size. The periodic term is zero on the
+grid (multiples of ``step``) and pulls the update onto it; the L1 term makes it sparse.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from .errors import HybridCodecError
+from .networks import RecCNN
+
+__all__ = ["AdaptConfig", "select_parameters", "adapt", "apply_update", "parameter_shapes"]
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """Settings of one adaptation run. ``subset``: ``all``, ``last<k>`` (the last k conv layers),
+    ``bias`` (all biases), ``gains`` (the gain vectors), or ``tail`` (= ``last1``)."""
+
+    subset: str = "last2"
+    steps: int = 60
+    seconds: float = 40.0
+    lr: float = 2e-3
+    step: float = 1e-3  # quantisation step of the update
+    lambda_l1: float = 2.0
+    lambda_q: float = 2.0
+    crop: int = 64  # crop side on the compact image (the target crop is twice this)
+    crops: int = 4
+    seed: int = 0
+
+
+def _conv_layers(rec: RecCNN) -> list[str]:
+    return ["head", *(f"body.{i}" for i in range(len(rec.body))), "tail"]
+
+
+def select_parameters(rec: RecCNN, subset: str) -> list[int]:
+    """Indices (in ``rec.named_parameters()`` order) of the parameters a subset adapts."""
+    if rec.depth == 0:
+        raise HybridCodecError("the baseline model has no parameters to adapt")
+    names = [n for n, _ in rec.named_parameters()]
+    if subset == "all":
+        chosen = names
+    elif subset == "bias":
+        chosen = [n for n in names if n.endswith(".bias")]
+    elif subset == "gains":
+        chosen = [n for n in names if n.startswith("gains.")]
+    elif subset == "tail" or re.fullmatch(r"last\d+", subset):
+        k = 1 if subset == "tail" else int(subset[4:])
+        if not 1 <= k <= rec.depth:
+            raise HybridCodecError(f"subset {subset}: the model has {rec.depth} conv layers")
+        layers = _conv_layers(rec)[-k:]
+        chosen = [n for n in names if n.rsplit(".", 1)[0] in layers]
+    else:
+        raise HybridCodecError(f"unknown parameter subset {subset!r} "
+                               "(all, last<k>, tail, bias, gains)")
+    return [names.index(n) for n in chosen]
+
+
+def parameter_shapes(rec: RecCNN) -> dict[int, tuple[int, ...]]:
+    """Shapes of all RecCNN parameters by index (what a decoder checks an update against)."""
+    return {i: tuple(p.shape) for i, (_, p) in enumerate(rec.named_parameters())}
+
+
+def apply_update(rec: RecCNN, deltas: dict[int, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Parameters of ``rec`` with the deltas added (for ``torch.func.functional_call``)."""
+    named = list(rec.named_parameters())
+    params = {n: p.detach() for n, p in named}
+    for index, d in deltas.items():
+        name = named[index][0]
+        params[name] = params[name] + torch.from_numpy(np.asarray(d, np.float32))
+    return params
+
+
+def _crops(compact: torch.Tensor, target: torch.Tensor, size: int, n: int,
+           rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    h, w = compact.shape[-2:]
+    s = min(size, h, w)
+    cs, ts = [], []
+    for _ in range(n):
+        y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+        cs.append(compact[:, :, y : y + s, x : x + s])
+        ts.append(target[:, :, 2 * y : 2 * y + 2 * s, 2 * x : 2 * x + 2 * s])
+    return torch.cat(cs), torch.cat(ts)
+
+
+def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: float,
+          cfg: AdaptConfig, progress: Callable[[str], None] | None = None,
+          ) -> dict[int, np.ndarray]:
+    """Fine-tune the chosen parameters on one image; returns float deltas by parameter index.
+
+    ``compact``: the *decoded* compact image (1, 3, h, w); ``target``: the original (1, 3, 2h, 2w),
+    both in [0, 1]. Stops after ``cfg.steps`` steps or ``cfg.seconds`` seconds, whichever first.
+    """
+    indices = select_parameters(rec, cfg.subset)
+    named = list(rec.named_parameters())
+    base = {n: p.detach() for n, p in named}
+    deltas = {i: torch.zeros_like(named[i][1], requires_grad=True) for i in indices}
+    opt = torch.optim.Adam(deltas.values(), lr=cfg.lr)
+    q = torch.tensor([float(quality)])
+    pixels = target.shape[-1] * target.shape[-2]
+    rng = np.random.default_rng(cfg.seed)
+    rec.eval()
+    t0 = time.monotonic()
+    for step in range(cfg.steps):
+        if time.monotonic() - t0 > cfg.seconds:
+            break
+        c, t = _crops(compact, target, cfg.crop, cfg.crops, rng)
+        params = dict(base)
+        for i, d in deltas.items():
+            params[named[i][0]] = base[named[i][0]] + d
+        out = functional_call(rec, params, (c, q.expand(len(c))))
+        mse = F.mse_loss(out, t) * 255.0**2
+        l1 = sum(d.abs().sum() for d in deltas.values()) / cfg.step
+        grid = sum((1 - torch.cos(2 * math.pi * d / cfg.step)).sum() / 2 for d in deltas.values())
+        loss = mse + (cfg.lambda_l1 * l1 + cfg.lambda_q * grid) / pixels
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if progress and (step + 1) % 10 == 0:
+            progress(f"adapt step {step + 1}/{cfg.steps}: MSE {mse.item():.2f}")
+    return {i: d.detach().numpy().astype(np.float64) for i, d in deltas.items()}

@@ -1,0 +1,153 @@
+"""Rate control: meeting a bpp / size target by search over the base codec's quality, and the
+rate-distortion decision whether an encode-time weight-update (Lam & Zare 2019) pays its bits.
+
+* With a quality, the update is kept when it lowers ``D + lambda * R`` (D: squared error summed
+  over the image in 8-bit units; R: bits of the whole file), lambda being the base codec's own
+  local slope -dD/dR measured at the neighbouring quality.
+* With a target size, "base at the target" is compared against "base at a lower quality plus an
+  update, at the same total size", and the better PSNR wins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .adaptation import AdaptConfig, adapt, parameter_shapes
+from .errors import HybridCodecError
+from .metrics import psnr
+from .weightcoding import decode_update, encode_update
+
+if TYPE_CHECKING:
+    from .codec import Encoder
+
+__all__ = ["target_bytes", "search_quality", "adapt_and_decide"]
+
+
+def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None:
+    """The byte budget of a ``bpp`` or ``size`` target (None when neither is given)."""
+    if bpp is not None:
+        if not (math.isfinite(bpp) and bpp > 0):
+            raise HybridCodecError(f"bpp must be a positive number, got {bpp!r}")
+        return int(bpp * pixels / 8)
+    if size is not None:
+        if size <= 0:
+            raise HybridCodecError(f"size must be a positive number of bytes, got {size!r}")
+        return int(size)
+    return None
+
+
+def search_quality(enc: Encoder, target: int, update: bytes | None = None) -> float:
+    """Highest quality whose whole file (with ``update``, if any) fits in ``target`` bytes, by
+    bisection (file size grows with quality). Raises if the lowest quality does not fit."""
+    base = enc.base
+    lo, hi = base.quality_min, base.quality_max
+
+    def fits(q: float) -> bool:
+        return len(enc.file_at(q, update)) <= target
+
+    if not fits(lo):
+        raise HybridCodecError(
+            f"target of {target} bytes is below the smallest file this base codec makes "
+            f"({len(enc.file_at(lo, update))} bytes at quality {lo:g})")
+    if fits(hi):
+        return hi
+    step = 1.0 if base.integer_quality else 0.05
+    while hi - lo > step + 1e-9:  # invariant: lo fits, hi does not
+        mid = (lo + hi) / 2
+        mid = float(math.floor(mid)) if base.integer_quality else round(mid, 2)
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def _sse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sum((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+
+
+def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, seconds: float,
+                    say: Callable[[str], None]) -> tuple[bytes | None, dict | None, dict]:
+    """Fine-tune at quality ``q``; returns (chunk payload, decoded deltas, stats)."""
+    from .codec import to_tensor
+
+    rec = enc.model.net.rec
+    compact = to_tensor(enc.decoded_compact(q))
+    deltas = adapt(rec, compact, enc.x, q, replace(cfg, seconds=seconds), say)
+    payload, stats = encode_update(deltas, cfg.step)
+    if stats.tensors == 0:
+        return None, None, vars(stats)
+    return payload, decode_update(payload, parameter_shapes(rec)), vars(stats)
+
+
+def _slope(enc: Encoder, q: float, d0: float, bytes0: int) -> float:
+    """The base codec's local -dD/dR (squared error per bit) next to quality ``q``."""
+    base = enc.base
+    delta = 5.0 if base.integer_quality else 1.0
+    q2 = q + delta if q + delta <= base.quality_max else q - delta
+    d2 = _sse(enc.image, enc.reconstruct(q2))
+    bits = 8 * (len(enc.file_at(q2)) - bytes0)
+    if bits == 0 or (d0 - d2) * bits <= 0:
+        return math.inf if bits == 0 else abs(d0 - d2) / abs(bits)
+    return (d0 - d2) / bits
+
+
+def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfig,
+                     progress: Callable[[str], None] | None = None,
+                     ) -> tuple[bytes, float, dict]:
+    """Adapt the decoder to the image and keep the update only when it pays.
+
+    Returns (file bytes, quality used, decision figures)."""
+    say = progress or (lambda s: None)
+    f0 = enc.file_at(q)
+    d0 = _sse(enc.image, enc.reconstruct(q))
+    without = {"quality": q, "bytes": len(f0), "psnr": round(psnr(enc.image, enc.reconstruct(q)), 4)}
+    if target is None:
+        payload, deltas, stats = _adapted_update(enc, q, cfg, cfg.seconds, say)
+        if payload is None:
+            return f0, q, {"kept": False, "reason": "update quantised to zero", "without": without}
+        f1 = enc.file_at(q, payload)
+        r1 = enc.reconstruct(q, deltas)
+        lam = _slope(enc, q, d0, len(f0))
+        j0, j1 = d0 + lam * 8 * len(f0), _sse(enc.image, r1) + lam * 8 * len(f1)
+        keep = j1 < j0
+        decision = {"kept": keep, "rule": "D + lambda*R", "lambda_sse_per_bit": lam,
+                    "without": without, "update": stats,
+                    "with": {"quality": q, "bytes": len(f1), "psnr": round(psnr(enc.image, r1), 4)}}
+        say(_summary(decision))
+        return (f1 if keep else f0), q, decision
+    # target size: base at the target vs. base at a lower quality + update at the same size
+    half = cfg.seconds / 2
+    payload, _, _ = _adapted_update(enc, q, cfg, half, say)
+    decision = {"kept": False, "rule": "equal size, better PSNR", "without": without}
+    if payload is None:
+        decision["reason"] = "update quantised to zero"
+        return f0, q, decision
+    try:
+        q1 = search_quality(enc, target, payload)
+        payload, deltas, stats = _adapted_update(enc, q1, cfg, half, say)
+        if payload is None:
+            decision["reason"] = "update quantised to zero"
+            return f0, q, decision
+        if len(enc.file_at(q1, payload)) > target:  # the re-trained update grew: step down
+            q1 = search_quality(enc, target, payload)
+    except HybridCodecError:
+        decision["reason"] = "no lower quality leaves room for the update"
+        return f0, q, decision
+    f1 = enc.file_at(q1, payload)
+    p1 = psnr(enc.image, enc.reconstruct(q1, deltas))
+    decision.update({"kept": p1 > without["psnr"], "update": stats,
+                     "with": {"quality": q1, "bytes": len(f1), "psnr": round(p1, 4)}})
+    say(_summary(decision))
+    return (f1, q1, decision) if decision["kept"] else (f0, q, decision)
+
+
+def _summary(d: dict) -> str:
+    w, a = d["without"], d["with"]
+    verdict = "kept" if d["kept"] else "dropped"
+    return (f"update {verdict} ({d['rule']}): without q{w['quality']:g} {w['bytes']} B "
+            f"{w['psnr']:.3f} dB; with q{a['quality']:g} {a['bytes']} B {a['psnr']:.3f} dB")

@@ -1,0 +1,267 @@
+"""Coding of a network weight-update (Lam & Zare 2019) with pruning, uniform quantisation and a
+block-adaptive range coder (constriction), optionally with a two-pass checkerboard context model
+(He et al. 2021 "Checkerboard Context Model"; Fu et al. 2024).
+
+Each coded tensor is viewed as a grid (output channel o, input channel i, kernel position k);
+biases and gain vectors are grids with one input channel. Output channels whose update is all
+zero after quantisation are not coded (a bitmap says which are, as with Fu et al.'s L1-sparse
+channels). The symbols of the kept channels are coded either
+
+* context-free: one adaptive model for the whole tensor, or
+* checkerboard: pass 1 codes the cells with (o + i) even with an adaptive model; pass 2 codes the
+  cells with (o + i) odd with one adaptive model per context, the context being how many of the
+  cell's four (o, i) neighbours (all from pass 1) are non-zero at the same kernel position.
+  Every context of pass 2 is computed at once from pass 1, so each pass decodes in parallel.
+
+The encoder codes both and keeps the smaller per tensor (a flag). Probability tables are integer
+counts updated with integer arithmetic every ``BLOCK`` symbols; they reach constriction as exactly
+representable floats, so every platform builds the same fixed-point models and decodes the same
+update.
+
+Chunk payload (big-endian)::
+
+    version u8 | step f32 | n_tensors u16 | tensors...
+    tensor: index u16 | flags u8 | n_out u16 | n_in u16 | n_k u16 | K u8 |
+            channel bitmap ceil(n_out/8) B | n_words u32 | range-coder words (u32 LE) ...
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import HybridCodecError
+
+__all__ = ["encode_update", "decode_update", "quantize", "UpdateStats", "BLOCK", "MAX_K"]
+
+VERSION = 1
+BLOCK = 64  # symbols between two updates of the adaptive counts
+INCREMENT = 16
+COUNT_LIMIT = 1 << 15
+MAX_K = 127  # largest coded magnitude (quantisation bins)
+STEP_RANGE = (1e-7, 1.0)  # allowed quantisation steps (a corrupt step is refused, not used)
+FLAG_CHECKERBOARD = 1
+N_CONTEXTS = 3
+_TENSOR = struct.Struct(">HBHHHB")
+
+
+@dataclass
+class UpdateStats:
+    """What an encoded update holds (for ``info`` and the experiments)."""
+
+    tensors: int = 0
+    channels_sent: int = 0
+    channels_total: int = 0
+    nonzeros: int = 0
+    bytes: int = 0
+    bytes_context_free: int = 0
+    bytes_checkerboard: int = 0
+
+
+def quantize(delta: np.ndarray, step: float) -> np.ndarray:
+    """Uniform quantisation to integers in [-MAX_K, MAX_K]."""
+    return np.clip(np.rint(delta / step), -MAX_K, MAX_K).astype(np.int64)
+
+
+def _as_grid(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) == 1:
+        return shape[0], 1, 1
+    k = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[0], shape[1], k
+
+
+# --------------------------------------------------------------------------- adaptive coding
+def _encode_adaptive(enc, symbols: np.ndarray, alphabet: int) -> None:
+    import constriction
+
+    counts = np.ones(alphabet, np.int64)
+    for start in range(0, len(symbols), BLOCK):
+        blk = symbols[start : start + BLOCK]
+        model = constriction.stream.model.Categorical(counts.astype(np.float64), perfect=False)
+        enc.encode(blk.astype(np.int32), model)
+        counts = _update(counts, blk)
+
+
+def _decode_adaptive(dec, n: int, alphabet: int) -> np.ndarray:
+    import constriction
+
+    counts = np.ones(alphabet, np.int64)
+    out = np.empty(n, np.int64)
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        model = constriction.stream.model.Categorical(counts.astype(np.float64), perfect=False)
+        blk = np.asarray(dec.decode(model, m), np.int64)
+        out[start : start + m] = blk
+        counts = _update(counts, blk)
+    return out
+
+
+def _update(counts: np.ndarray, blk: np.ndarray) -> np.ndarray:
+    counts = counts + INCREMENT * np.bincount(blk, minlength=len(counts))
+    while counts.sum() > COUNT_LIMIT:
+        counts = (counts + 1) // 2
+    return counts
+
+
+def _contexts(grid: np.ndarray) -> np.ndarray:
+    """Context (0..2) of every cell from the non-zero count of its four (o, i) neighbours."""
+    nz = np.pad(grid != 0, ((1, 1), (1, 1), (0, 0))).astype(np.int64)
+    n = nz[:-2, 1:-1] + nz[2:, 1:-1] + nz[1:-1, :-2] + nz[1:-1, 2:]
+    return np.minimum((n + 1) // 2, N_CONTEXTS - 1)  # 0 | 1-2 | 3-4
+
+
+def _parity(o: int, i: int, k: int) -> np.ndarray:
+    oo, ii = np.meshgrid(np.arange(o), np.arange(i), indexing="ij")
+    return np.broadcast_to(((oo + ii) % 2 == 0)[:, :, None], (o, i, k))
+
+
+def _code_grid(grid: np.ndarray, K: int, checkerboard: bool) -> bytes:
+    import constriction
+
+    enc = constriction.stream.queue.RangeEncoder()
+    sym = grid + K
+    if not checkerboard:
+        _encode_adaptive(enc, sym.ravel(), 2 * K + 1)
+    else:
+        first = _parity(*grid.shape)
+        _encode_adaptive(enc, sym[first], 2 * K + 1)
+        anchors = np.where(first, grid, 0)
+        ctx = _contexts(anchors)
+        for c in range(N_CONTEXTS):
+            _encode_adaptive(enc, sym[~first & (ctx == c)], 2 * K + 1)
+    return enc.get_compressed().astype("<u4").tobytes()
+
+
+def _decode_grid(words: bytes, shape: tuple[int, int, int], K: int, checkerboard: bool) -> np.ndarray:
+    import constriction
+
+    dec = constriction.stream.queue.RangeDecoder(np.frombuffer(words, "<u4").astype(np.uint32))
+    alphabet = 2 * K + 1
+    if not checkerboard:
+        sym = _decode_adaptive(dec, int(np.prod(shape)), alphabet).reshape(shape)
+        return sym - K
+    first = _parity(*shape)
+    grid = np.zeros(shape, np.int64)
+    grid[first] = _decode_adaptive(dec, int(first.sum()), alphabet) - K
+    ctx = _contexts(grid)
+    for c in range(N_CONTEXTS):
+        sel = ~first & (ctx == c)
+        grid[sel] = _decode_adaptive(dec, int(sel.sum()), alphabet) - K
+    return grid
+
+
+# --------------------------------------------------------------------------- chunk
+def encode_update(deltas: dict[int, np.ndarray], step: float, *,
+                  context: str = "best") -> tuple[bytes, UpdateStats]:
+    """Quantise and code weight deltas ``{parameter index: delta array}``.
+
+    ``context``: ``"best"`` (per tensor, the smaller of the two coders), ``"none"`` (context-free
+    only) or ``"checkerboard"``. Tensors that quantise to all zeros are left out.
+    """
+    if not (np.isfinite(step) and STEP_RANGE[0] <= step <= STEP_RANGE[1]):
+        raise HybridCodecError(f"quantisation step must be in {STEP_RANGE}, got {step}")
+    stats = UpdateStats()
+    parts = []
+    for index in sorted(deltas):
+        delta = np.asarray(deltas[index], np.float64)
+        o, i, k = _as_grid(delta.shape)
+        q = quantize(delta, step).reshape(o, i, k)
+        keep = np.any(q != 0, axis=(1, 2))
+        stats.channels_total += o
+        if not keep.any():
+            continue
+        if o > 0xFFFF or i > 0xFFFF or k > 0xFFFF:
+            raise HybridCodecError("tensor too large for a weight-update chunk")
+        grid = q[keep]
+        K = max(1, int(np.abs(grid).max()))
+        plain = _code_grid(grid, K, False)
+        board = _code_grid(grid, K, True)
+        stats.bytes_context_free += len(plain)
+        stats.bytes_checkerboard += len(board)
+        use_board = context == "checkerboard" or (context == "best" and len(board) < len(plain))
+        words = board if use_board else plain
+        parts.append(_TENSOR.pack(index, FLAG_CHECKERBOARD if use_board else 0, o, i, k, K)
+                     + np.packbits(keep).tobytes() + struct.pack(">I", len(words) // 4) + words)
+        stats.tensors += 1
+        stats.channels_sent += int(keep.sum())
+        stats.nonzeros += int((grid != 0).sum())
+    payload = struct.pack(">BfH", VERSION, step, len(parts)) + b"".join(parts)
+    stats.bytes = len(payload)
+    return payload, stats
+
+
+def decode_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[int, np.ndarray]:
+    """Decode a chunk into float32 deltas; ``shapes`` are the model's parameter shapes by index.
+
+    Every field is checked against ``shapes`` and the bytes present before it is used."""
+    try:
+        return _decode_update(bytes(payload), shapes)
+    except HybridCodecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - constriction or numpy on corrupt data
+        raise HybridCodecError(f"corrupt weight-update chunk: {exc}") from exc
+
+
+def _decode_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[int, np.ndarray]:
+    if len(payload) < 7:
+        raise HybridCodecError("truncated weight-update chunk")
+    version, step, n = struct.unpack_from(">BfH", payload)
+    if version != VERSION:
+        raise HybridCodecError(f"unsupported weight-update version {version}")
+    if not (np.isfinite(step) and STEP_RANGE[0] <= step <= STEP_RANGE[1]):
+        raise HybridCodecError("invalid quantisation step in weight-update chunk")
+    pos, out = 7, {}
+    for _ in range(n):
+        if len(payload) - pos < _TENSOR.size:
+            raise HybridCodecError("truncated weight-update chunk")
+        index, flags, o, i, k, K = _TENSOR.unpack_from(payload, pos)
+        pos += _TENSOR.size
+        if index not in shapes or index in out:
+            raise HybridCodecError(f"weight update names unknown parameter {index}")
+        if _as_grid(tuple(shapes[index])) != (o, i, k) or flags & ~FLAG_CHECKERBOARD or K < 1 \
+                or K > MAX_K:
+            raise HybridCodecError(f"weight update does not fit parameter {index}")
+        nb = (o + 7) // 8
+        if len(payload) - pos < nb + 4:
+            raise HybridCodecError("truncated weight-update chunk")
+        keep = np.unpackbits(np.frombuffer(payload, np.uint8, nb, pos))[:o].astype(bool)
+        (n_words,) = struct.unpack_from(">I", payload, pos + nb)
+        pos += nb + 4
+        if n_words * 4 > len(payload) - pos or not keep.any():
+            raise HybridCodecError("corrupt weight-update chunk (length)")
+        words = payload[pos : pos + 4 * n_words]
+        pos += 4 * n_words
+        grid = _decode_grid(words, (int(keep.sum()), i, k), K, bool(flags & FLAG_CHECKERBOARD))
+        full = np.zeros((o, i, k), np.float32)
+        full[keep] = grid.astype(np.float32) * np.float32(step)
+        out[index] = full.reshape(shapes[index])
+    if pos != len(payload):
+        raise HybridCodecError("unexpected bytes in weight-update chunk")
+    return out
+
+
+def describe_update(payload: bytes) -> dict:
+    """Bytes, tensors and channels sent of an update chunk, from its headers alone."""
+    payload = bytes(payload)
+    if len(payload) < 7:
+        raise HybridCodecError("truncated weight-update chunk")
+    _, step, n = struct.unpack_from(">BfH", payload)
+    pos, tensors, sent, total, coded = 7, 0, 0, 0, []
+    for _ in range(n):
+        if len(payload) - pos < _TENSOR.size:
+            raise HybridCodecError("truncated weight-update chunk")
+        index, flags, o, _i, _k, _K = _TENSOR.unpack_from(payload, pos)
+        nb = (o + 7) // 8
+        pos += _TENSOR.size
+        if len(payload) - pos < nb + 4:
+            raise HybridCodecError("truncated weight-update chunk")
+        keep = int(np.unpackbits(np.frombuffer(payload, np.uint8, nb, pos))[:o].sum())
+        (n_words,) = struct.unpack_from(">I", payload, pos + nb)
+        pos += nb + 4 + 4 * n_words
+        tensors, sent, total = tensors + 1, sent + keep, total + o
+        coded.append("checkerboard" if flags & FLAG_CHECKERBOARD else "context-free")
+    return {"bytes": len(payload), "step": step, "tensors": tensors, "channels_sent": sent,
+            "channels_in_tensors": total,
+            "coders": {c: coded.count(c) for c in sorted(set(coded))}}

@@ -1,0 +1,135 @@
+"""Encode-time adaptation: subsets, fine-tuning, the update chunk in files, the RD decision."""
+
+import json
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+import hybridcodec
+from hybridcodec import HybridCodecError, container
+from hybridcodec.adaptation import AdaptConfig, adapt, select_parameters
+from hybridcodec.codec import Encoder, encode_ex, reconstruct, to_tensor
+from hybridcodec.basecodecs import get_base
+from hybridcodec.models import get_model, save_model
+from hybridcodec.networks import HybridNet, NetConfig, RecCNN
+from hybridcodec.weightcoding import encode_update
+
+from .conftest import make_image
+
+FAST = AdaptConfig(subset="tail", steps=15, seconds=30, crop=16, crops=2, lr=5e-3)
+
+
+@pytest.fixture
+def tiny_model(empty_weights):
+    torch.manual_seed(0)
+    net = HybridNet(NetConfig(4, 3, 8, True, (5.0, 95.0)))
+    save_model(net, empty_weights / "tiny.pt", name="tiny", base="jpeg")
+    (empty_weights / "MANIFEST.json").write_text(
+        json.dumps({"models": {"tiny": {"file": "tiny.pt"}}, "defaults": {"jpeg": "tiny"}}))
+    return get_model("tiny")
+
+
+def test_subsets():
+    rec = RecCNN(4, 8, (5.0, 95.0))
+    names = [n for n, _ in rec.named_parameters()]
+    assert [names[i] for i in select_parameters(rec, "tail")] == ["tail.weight", "tail.bias"]
+    assert [names[i] for i in select_parameters(rec, "last2")] == [
+        "body.1.weight", "body.1.bias", "tail.weight", "tail.bias"]
+    assert all(names[i].endswith("bias") for i in select_parameters(rec, "bias"))
+    assert all(names[i].startswith("gains.") for i in select_parameters(rec, "gains"))
+    assert len(select_parameters(rec, "all")) == len(names)
+    with pytest.raises(HybridCodecError):
+        select_parameters(rec, "last9")
+    with pytest.raises(HybridCodecError):
+        select_parameters(rec, "everything")
+    with pytest.raises(HybridCodecError, match="baseline"):
+        select_parameters(RecCNN(0, 0, (1.0,)), "tail")
+
+
+def test_adaptation_lowers_the_error_on_the_image(tiny_model):
+    img = make_image(48, 48)
+    enc = Encoder(img, get_base("jpeg"), tiny_model, "420")
+    compact = to_tensor(enc.decoded_compact(20))
+    whole = AdaptConfig(subset="tail", steps=20, seconds=30, crop=24, crops=1, lr=2e-3)
+    deltas = adapt(tiny_model.net.rec, compact, enc.x, 20, whole)  # crop = the whole image
+    before = enc.reconstruct(20).astype(float)
+    after = reconstruct(tiny_model, enc.decoded_compact(20), 20, 48, 48, deltas).astype(float)
+    assert ((after - img) ** 2).mean() < ((before - img) ** 2).mean()
+
+
+def _file_with_update(model, img, q=20):
+    enc = Encoder(img, get_base("jpeg"), model, "420")
+    rec = model.net.rec
+    rng = np.random.default_rng(0)
+    deltas = {i: rng.normal(0, 0.01, tuple(p.shape)) for i, (_, p) in
+              enumerate(rec.named_parameters()) if i in select_parameters(rec, "tail")}
+    payload, _ = encode_update(deltas, 0.002)
+    return enc, enc.file_at(q, payload), payload
+
+
+def test_decoder_applies_the_update(tiny_model):
+    img = make_image(30, 40)
+    enc, data, _ = _file_with_update(tiny_model, img)
+    out = hybridcodec.decode(data)
+    assert out.shape == img.shape
+    assert not np.array_equal(out, enc.reconstruct(20))  # the update changed the image
+    info = hybridcodec.info(data)
+    assert info["update"]["tensors"] == 2 and info["update"]["channels_sent"] >= 1
+
+
+def _fix_crc(data: bytes, payload_start: int, length: int) -> bytes:
+    ctype = data[payload_start - 8 : payload_start - 4]
+    crc = zlib.crc32(ctype + data[payload_start : payload_start + length])
+    end = payload_start + length
+    return data[:end] + crc.to_bytes(4, "big") + data[end + 4 :]
+
+
+def test_corrupt_update_chunk_gives_our_error(tiny_model):
+    img = make_image(30, 40)
+    _, data, payload = _file_with_update(tiny_model, img)
+    start = data.index(b"UPDT") + 8
+    for pos in range(len(payload)):
+        for value in (0x00, 0x7F, 0xFF):
+            bad = bytearray(data)
+            bad[start + pos] = value
+            fixed = _fix_crc(bytes(bad), start, len(payload))
+            try:
+                out = hybridcodec.decode(fixed)  # the CRC passes: the update parser must cope
+            except HybridCodecError:
+                continue
+            assert out.shape == img.shape
+            bad_crc = bytes(bad)
+            if bad_crc != data:
+                with pytest.raises(HybridCodecError, match="CRC"):
+                    hybridcodec.decode(bad_crc)
+
+
+def test_update_for_baseline_model_is_refused(tiny_model):
+    img = make_image(16, 16)
+    _, data, payload = _file_with_update(tiny_model, img)
+    base_file = hybridcodec.encode(img, base="jpeg", quality=20, model="baseline")
+    c = container.unpack(base_file)
+    forged = container.pack(c.header, [*c.chunks, (container.CHUNK_UPDATE, payload)])
+    with pytest.raises(HybridCodecError, match="without parameters"):
+        hybridcodec.decode(forged)
+
+
+def test_quality_mode_decision_is_reported_and_consistent(tiny_model):
+    img = make_image(48, 64)
+    res = encode_ex(img, base="jpeg", quality=30, adapt=FAST)
+    d = res.decision
+    assert set(d) >= {"kept", "rule", "without"}
+    has_update = container.unpack(res.data).get(container.CHUNK_UPDATE) is not None
+    assert has_update == d["kept"]
+    if d["kept"]:
+        assert hybridcodec.decode(res.data).shape == img.shape
+
+
+def test_size_mode_never_exceeds_the_target(tiny_model):
+    img = make_image(64, 64, seed=2)
+    for size in (700, 1500):
+        res = encode_ex(img, base="jpeg", size=size, adapt=FAST)
+        assert len(res.data) <= size
+        assert "kept" in res.decision
