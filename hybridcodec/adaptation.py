@@ -36,8 +36,8 @@ class AdaptConfig:
     """Settings of one adaptation run. ``subset``: ``all``, ``last<k>`` (the last k conv layers),
     ``bias`` (all biases), ``gains`` (the gain vectors), or ``tail`` (= ``last1``)."""
 
-    subset: str = "last2"
-    steps: int = 60
+    subset: str = "tail"
+    steps: int = 40
     seconds: float = 40.0
     lr: float = 2e-3
     step: float = 1e-3  # quantisation step of the update
@@ -104,11 +104,13 @@ def _crops(compact: torch.Tensor, target: torch.Tensor, size: int, n: int,
 
 def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: float,
           cfg: AdaptConfig, progress: Callable[[str], None] | None = None,
+          snapshots: dict[int, dict[int, np.ndarray]] | None = None,
           ) -> dict[int, np.ndarray]:
     """Fine-tune the chosen parameters on one image; returns float deltas by parameter index.
 
     ``compact``: the *decoded* compact image (1, 3, h, w); ``target``: the original (1, 3, 2h, 2w),
     both in [0, 1]. Stops after ``cfg.steps`` steps or ``cfg.seconds`` seconds, whichever first.
+    ``snapshots``, if given, is filled with the deltas after every 10th step (for experiments).
     """
     indices = select_parameters(rec, cfg.subset)
     named = list(rec.named_parameters())
@@ -135,6 +137,10 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if progress and (step + 1) % 10 == 0:
-            progress(f"adapt step {step + 1}/{cfg.steps}: MSE {mse.item():.2f}")
+        if (step + 1) % 10 == 0:
+            if progress:
+                progress(f"adapt step {step + 1}/{cfg.steps}: MSE {mse.item():.2f}")
+            if snapshots is not None:
+                snapshots[step + 1] = {i: d.detach().numpy().astype(np.float64)
+                                       for i, d in deltas.items()}
     return {i: d.detach().numpy().astype(np.float64) for i, d in deltas.items()}

@@ -74,10 +74,11 @@ def compress(
     subsampling: str = typer.Option("420", help="JPEG chroma subsampling: 420 or 444."),
     adapt: bool = typer.Option(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
-    adapt_steps: int = typer.Option(40, help="Adaptation steps (with --adapt)."),
-    adapt_seconds: float = typer.Option(40.0, help="Adaptation time budget in seconds."),
-    adapt_subset: str = typer.Option(
-        "tail", help="Parameters to adapt: tail, last<k>, all, bias or gains."),
+    adapt_steps: Optional[int] = typer.Option(None, help="Adaptation steps [default: 40]."),
+    adapt_seconds: Optional[float] = typer.Option(
+        None, help="Adaptation time budget in seconds [default: 40]."),
+    adapt_subset: Optional[str] = typer.Option(
+        None, help="Parameters to adapt: tail, last<k>, all, bias or gains [default: tail]."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
 ) -> None:
@@ -88,8 +89,8 @@ def compress(
 
     try:
         image = read_image(_read_input(input))
-        cfg = (AdaptConfig(subset=adapt_subset, steps=adapt_steps, seconds=adapt_seconds)
-               if adapt else None)
+        given = {"subset": adapt_subset, "steps": adapt_steps, "seconds": adapt_seconds}
+        cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
         say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
         res = codec.encode_ex(image, base=base, quality=quality, bpp=bpp, size=size,
                               model=model, subsampling=subsampling, adapt=cfg, progress=say)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -25,6 +26,11 @@ from .basecodecs import BaseCodec, base_by_id, get_base
 from .errors import HybridCodecError
 from .imageio import as_image
 from .models import Model, default_model_name, find_model, get_model
+from .tiling import DEFAULT_TILE, run_tiled
+
+#: context (input pixels) a tile needs: ComCNN sees 3 px at full resolution plus 1 compact px;
+#: RecCNN needs 2 compact px for bicubic plus one full-resolution px per layer.
+COM_MARGIN = 6
 
 __all__ = ["encode", "decode", "check", "info", "version", "EncodeResult", "encode_ex",
            "reconstruct"]
@@ -64,15 +70,30 @@ def to_uint8(t: torch.Tensor, channels: int) -> np.ndarray:
 
 @torch.no_grad()
 def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, width: int,
-                deltas: dict[int, np.ndarray] | None = None) -> np.ndarray:
-    """RecCNN on a decoded compact image (uint8), with an optional weight-update applied."""
+                deltas: dict[int, np.ndarray] | None = None, *, tile: int = DEFAULT_TILE,
+                ) -> np.ndarray:
+    """RecCNN on a decoded compact image (uint8), with an optional weight-update applied; runs
+    in tiles of ``tile`` compact pixels so that memory stays bounded at any image size."""
     x, q = to_tensor(compact), torch.tensor([float(quality)])
     rec = model.net.rec
-    if deltas:
-        out = torch.func.functional_call(rec, apply_update(rec, deltas), (x, q))
-    else:
-        out = rec(x, q)
+    params = apply_update(rec, deltas) if deltas else None
+
+    def run(t: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(rec, params, (t, q)) if params else rec(t, q)
+
+    margin = 3 + (rec.depth + 1) // 2
+    out = run_tiled(run, x, scale=Fraction(2), margin=margin, tile=tile)
     return to_uint8(out, 1 if compact.ndim == 2 else 3)[:height, :width]
+
+
+@torch.no_grad()
+def compact_image(model: Model, x: torch.Tensor, quality: float, channels: int, *,
+                  tile: int = 2 * DEFAULT_TILE) -> np.ndarray:
+    """ComCNN on an even-sized image tensor, in tiles; returns the uint8 compact image."""
+    q = torch.tensor([float(quality)])
+    out = run_tiled(lambda t: model.net.com(t, q), x, scale=Fraction(1, 2), margin=COM_MARGIN,
+                    tile=tile)
+    return to_uint8(out, channels)
 
 
 class Encoder:
@@ -86,13 +107,11 @@ class Encoder:
         self.x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
         self._payload: dict[float, bytes] = {}
 
-    @torch.no_grad()
     def payload(self, quality: float) -> bytes:
         q = self.base.check_quality(quality)
         if q not in self._payload:
-            compact = self.model.net.com(self.x, torch.tensor([q]))
-            self._payload[q] = self.base.encode(to_uint8(compact, self.channels), q,
-                                                subsampling=self.subsampling)
+            compact = compact_image(self.model, self.x, q, self.channels)
+            self._payload[q] = self.base.encode(compact, q, subsampling=self.subsampling)
         return self._payload[q]
 
     def file_at(self, quality: float, update: bytes | None = None) -> bytes:
