@@ -246,5 +246,12 @@ def info(data: bytes, /) -> dict:
         "bpp": round(8 * len(data) / (h.width * h.height), 5),
     }
     update = c.get(container.CHUNK_UPDATE)
-    out["update"] = describe_update(update) if update is not None else "none"
+    if update is None:
+        out["update"] = "none"
+    else:
+        try:
+            rec = find_model(h.model_name, h.model_digest).net.rec
+            out["update"] = describe_update(update, parameter_shapes(rec))
+        except HybridCodecError as exc:
+            out["update"] = f"{len(update)} bytes ({exc})"
     return out

@@ -20,9 +20,11 @@ update.
 
 Chunk payload (big-endian)::
 
-    version u8 | step f32 | n_tensors u16 | tensors...
-    tensor: index u16 | flags u8 | n_out u16 | n_in u16 | n_k u16 | K u8 |
-            channel bitmap ceil(n_out/8) B | n_words u32 | range-coder words (u32 LE) ...
+    version u8 | step f32 | n_tensors u16 | tensor headers... | n_words u32 | words (u32 LE)...
+    tensor header: index u16 | flags u8 | K u8 | channel bitmap ceil(n_out/8) bytes
+
+Shapes are not stored: the decoder takes them from the model (by parameter index), so a header
+costs 4 bytes plus the bitmap, and all tensors share one range-coder stream.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ MAX_K = 127  # largest coded magnitude (quantisation bins)
 STEP_RANGE = (1e-7, 1.0)  # allowed quantisation steps (a corrupt step is refused, not used)
 FLAG_CHECKERBOARD = 1
 N_CONTEXTS = 3
-_TENSOR = struct.Struct(">HBHHHB")
+_TENSOR = struct.Struct(">HBB")
 
 
 @dataclass
@@ -117,10 +119,7 @@ def _parity(o: int, i: int, k: int) -> np.ndarray:
     return np.broadcast_to(((oo + ii) % 2 == 0)[:, :, None], (o, i, k))
 
 
-def _code_grid(grid: np.ndarray, K: int, checkerboard: bool) -> bytes:
-    import constriction
-
-    enc = constriction.stream.queue.RangeEncoder()
+def _code_grid(enc, grid: np.ndarray, K: int, checkerboard: bool) -> None:
     sym = grid + K
     if not checkerboard:
         _encode_adaptive(enc, sym.ravel(), 2 * K + 1)
@@ -131,13 +130,18 @@ def _code_grid(grid: np.ndarray, K: int, checkerboard: bool) -> bytes:
         ctx = _contexts(anchors)
         for c in range(N_CONTEXTS):
             _encode_adaptive(enc, sym[~first & (ctx == c)], 2 * K + 1)
-    return enc.get_compressed().astype("<u4").tobytes()
 
 
-def _decode_grid(words: bytes, shape: tuple[int, int, int], K: int, checkerboard: bool) -> np.ndarray:
+def _coded_size(grid: np.ndarray, K: int, checkerboard: bool) -> int:
+    """Bytes the grid takes on its own (to choose the coder per tensor)."""
     import constriction
 
-    dec = constriction.stream.queue.RangeDecoder(np.frombuffer(words, "<u4").astype(np.uint32))
+    enc = constriction.stream.queue.RangeEncoder()
+    _code_grid(enc, grid, K, checkerboard)
+    return 4 * len(enc.get_compressed())
+
+
+def _decode_grid(dec, shape: tuple[int, int, int], K: int, checkerboard: bool) -> np.ndarray:
     alphabet = 2 * K + 1
     if not checkerboard:
         sym = _decode_adaptive(dec, int(np.prod(shape)), alphabet).reshape(shape)
@@ -160,10 +164,12 @@ def encode_update(deltas: dict[int, np.ndarray], step: float, *,
     ``context``: ``"best"`` (per tensor, the smaller of the two coders), ``"none"`` (context-free
     only) or ``"checkerboard"``. Tensors that quantise to all zeros are left out.
     """
+    import constriction
+
     if not (np.isfinite(step) and STEP_RANGE[0] <= step <= STEP_RANGE[1]):
         raise HybridCodecError(f"quantisation step must be in {STEP_RANGE}, got {step}")
     stats = UpdateStats()
-    parts = []
+    headers, coded = [], []
     for index in sorted(deltas):
         delta = np.asarray(deltas[index], np.float64)
         o, i, k = _as_grid(delta.shape)
@@ -172,22 +178,26 @@ def encode_update(deltas: dict[int, np.ndarray], step: float, *,
         stats.channels_total += o
         if not keep.any():
             continue
-        if o > 0xFFFF or i > 0xFFFF or k > 0xFFFF:
-            raise HybridCodecError("tensor too large for a weight-update chunk")
+        if index > 0xFFFF:
+            raise HybridCodecError("parameter index too large for a weight-update chunk")
         grid = q[keep]
         K = max(1, int(np.abs(grid).max()))
-        plain = _code_grid(grid, K, False)
-        board = _code_grid(grid, K, True)
-        stats.bytes_context_free += len(plain)
-        stats.bytes_checkerboard += len(board)
-        use_board = context == "checkerboard" or (context == "best" and len(board) < len(plain))
-        words = board if use_board else plain
-        parts.append(_TENSOR.pack(index, FLAG_CHECKERBOARD if use_board else 0, o, i, k, K)
-                     + np.packbits(keep).tobytes() + struct.pack(">I", len(words) // 4) + words)
+        plain, board = _coded_size(grid, K, False), _coded_size(grid, K, True)
+        stats.bytes_context_free += plain
+        stats.bytes_checkerboard += board
+        use_board = context == "checkerboard" or (context == "best" and board < plain)
+        headers.append(_TENSOR.pack(index, FLAG_CHECKERBOARD if use_board else 0, K)
+                       + np.packbits(keep).tobytes())
+        coded.append((grid, K, use_board))
         stats.tensors += 1
         stats.channels_sent += int(keep.sum())
         stats.nonzeros += int((grid != 0).sum())
-    payload = struct.pack(">BfH", VERSION, step, len(parts)) + b"".join(parts)
+    enc = constriction.stream.queue.RangeEncoder()
+    for grid, K, use_board in coded:
+        _code_grid(enc, grid, K, use_board)
+    words = enc.get_compressed().astype("<u4").tobytes() if coded else b""
+    payload = (struct.pack(">BfH", VERSION, step, len(headers)) + b"".join(headers)
+               + struct.pack(">I", len(words) // 4) + words)
     stats.bytes = len(payload)
     return payload, stats
 
@@ -204,7 +214,8 @@ def decode_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[in
         raise HybridCodecError(f"corrupt weight-update chunk: {exc}") from exc
 
 
-def _decode_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[int, np.ndarray]:
+def _headers(payload: bytes, shapes: dict[int, tuple[int, ...]]):
+    """Parse the tensor headers; returns (step, [(index, flags, K, keep)], end offset)."""
     if len(payload) < 7:
         raise HybridCodecError("truncated weight-update chunk")
     version, step, n = struct.unpack_from(">BfH", payload)
@@ -212,56 +223,57 @@ def _decode_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[i
         raise HybridCodecError(f"unsupported weight-update version {version}")
     if not (np.isfinite(step) and STEP_RANGE[0] <= step <= STEP_RANGE[1]):
         raise HybridCodecError("invalid quantisation step in weight-update chunk")
-    pos, out = 7, {}
+    pos, out, seen = 7, [], set()
     for _ in range(n):
         if len(payload) - pos < _TENSOR.size:
             raise HybridCodecError("truncated weight-update chunk")
-        index, flags, o, i, k, K = _TENSOR.unpack_from(payload, pos)
+        index, flags, K = _TENSOR.unpack_from(payload, pos)
         pos += _TENSOR.size
-        if index not in shapes or index in out:
+        if index not in shapes or index in seen:
             raise HybridCodecError(f"weight update names unknown parameter {index}")
-        if _as_grid(tuple(shapes[index])) != (o, i, k) or flags & ~FLAG_CHECKERBOARD or K < 1 \
-                or K > MAX_K:
-            raise HybridCodecError(f"weight update does not fit parameter {index}")
+        if flags & ~FLAG_CHECKERBOARD or not 1 <= K <= MAX_K:
+            raise HybridCodecError(f"invalid weight-update header for parameter {index}")
+        seen.add(index)
+        o = _as_grid(tuple(shapes[index]))[0]
         nb = (o + 7) // 8
-        if len(payload) - pos < nb + 4:
+        if len(payload) - pos < nb:
             raise HybridCodecError("truncated weight-update chunk")
         keep = np.unpackbits(np.frombuffer(payload, np.uint8, nb, pos))[:o].astype(bool)
-        (n_words,) = struct.unpack_from(">I", payload, pos + nb)
-        pos += nb + 4
-        if n_words * 4 > len(payload) - pos or not keep.any():
-            raise HybridCodecError("corrupt weight-update chunk (length)")
-        words = payload[pos : pos + 4 * n_words]
-        pos += 4 * n_words
-        grid = _decode_grid(words, (int(keep.sum()), i, k), K, bool(flags & FLAG_CHECKERBOARD))
+        pos += nb
+        if not keep.any():
+            raise HybridCodecError(f"weight update for parameter {index} sends no channel")
+        out.append((index, flags, K, keep))
+    return step, out, pos
+
+
+def _decode_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[int, np.ndarray]:
+    import constriction
+
+    step, tensors, pos = _headers(payload, shapes)
+    if len(payload) - pos < 4:
+        raise HybridCodecError("truncated weight-update chunk")
+    (n_words,) = struct.unpack_from(">I", payload, pos)
+    pos += 4
+    if len(payload) - pos != 4 * n_words or bool(tensors) != bool(n_words):
+        raise HybridCodecError("corrupt weight-update chunk (length)")
+    dec = constriction.stream.queue.RangeDecoder(
+        np.frombuffer(payload, "<u4", n_words, pos).astype(np.uint32))
+    out = {}
+    for index, flags, K, keep in tensors:
+        o, i, k = _as_grid(tuple(shapes[index]))
+        grid = _decode_grid(dec, (int(keep.sum()), i, k), K, bool(flags & FLAG_CHECKERBOARD))
         full = np.zeros((o, i, k), np.float32)
         full[keep] = grid.astype(np.float32) * np.float32(step)
         out[index] = full.reshape(shapes[index])
-    if pos != len(payload):
-        raise HybridCodecError("unexpected bytes in weight-update chunk")
     return out
 
 
-def describe_update(payload: bytes) -> dict:
-    """Bytes, tensors and channels sent of an update chunk, from its headers alone."""
-    payload = bytes(payload)
-    if len(payload) < 7:
-        raise HybridCodecError("truncated weight-update chunk")
-    _, step, n = struct.unpack_from(">BfH", payload)
-    pos, tensors, sent, total, coded = 7, 0, 0, 0, []
-    for _ in range(n):
-        if len(payload) - pos < _TENSOR.size:
-            raise HybridCodecError("truncated weight-update chunk")
-        index, flags, o, _i, _k, _K = _TENSOR.unpack_from(payload, pos)
-        nb = (o + 7) // 8
-        pos += _TENSOR.size
-        if len(payload) - pos < nb + 4:
-            raise HybridCodecError("truncated weight-update chunk")
-        keep = int(np.unpackbits(np.frombuffer(payload, np.uint8, nb, pos))[:o].sum())
-        (n_words,) = struct.unpack_from(">I", payload, pos + nb)
-        pos += nb + 4 + 4 * n_words
-        tensors, sent, total = tensors + 1, sent + keep, total + o
-        coded.append("checkerboard" if flags & FLAG_CHECKERBOARD else "context-free")
-    return {"bytes": len(payload), "step": step, "tensors": tensors, "channels_sent": sent,
-            "channels_in_tensors": total,
-            "coders": {c: coded.count(c) for c in sorted(set(coded))}}
+def describe_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict:
+    """Bytes, tensors, channels sent and coders of an update chunk, from its headers alone."""
+    step, tensors, pos = _headers(bytes(payload), shapes)
+    coders = ["checkerboard" if f & FLAG_CHECKERBOARD else "context-free" for _, f, _, _ in tensors]
+    return {"bytes": len(payload), "step": step, "tensors": len(tensors),
+            "channels_sent": int(sum(keep.sum() for *_, keep in tensors)),
+            "channels_in_tensors": int(sum(len(keep) for *_, keep in tensors)),
+            "coded_bytes": len(payload) - pos - 4,
+            "coders": {c: coders.count(c) for c in sorted(set(coders))}}
