@@ -111,13 +111,15 @@ def decompress(
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Model file to use instead of the installed one."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress."),
 ) -> None:
     """Decompress a .hyc file. Example: hybridcodec decompress photo.hyc out.png"""
     from . import codec
     from .imageio import encode_image_file, write_image
 
     try:
-        image = codec.decode(_read_input(input), model=model)
+        say = (lambda s: typer.echo(s, err=True)) if verbose else None
+        image = codec.decode(_read_input(input), model=model, progress=say)
         if output == "-":
             _write_output(output, encode_image_file(image, "PNG"), [input], force)
         else:

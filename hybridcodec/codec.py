@@ -71,7 +71,7 @@ def to_uint8(t: torch.Tensor, channels: int) -> np.ndarray:
 @torch.no_grad()
 def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, width: int,
                 deltas: dict[int, np.ndarray] | None = None, *, tile: int = DEFAULT_TILE,
-                ) -> np.ndarray:
+                progress: Callable[[str], None] | None = None) -> np.ndarray:
     """RecCNN on a decoded compact image (uint8), with an optional weight-update applied; runs
     in tiles of ``tile`` compact pixels so that memory stays bounded at any image size."""
     x, q = to_tensor(compact), torch.tensor([float(quality)])
@@ -82,25 +82,35 @@ def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, 
         return torch.func.functional_call(rec, params, (t, q)) if params else rec(t, q)
 
     margin = 3 + (rec.depth + 1) // 2
-    out = run_tiled(run, x, scale=Fraction(2), margin=margin, tile=tile)
+    out = run_tiled(run, x, scale=Fraction(2), margin=margin, tile=tile,
+                    progress=_tile_progress("RecCNN", progress))
     return to_uint8(out, 1 if compact.ndim == 2 else 3)[:height, :width]
 
 
 @torch.no_grad()
 def compact_image(model: Model, x: torch.Tensor, quality: float, channels: int, *,
-                  tile: int = 2 * DEFAULT_TILE) -> np.ndarray:
+                  tile: int = 2 * DEFAULT_TILE,
+                  progress: Callable[[str], None] | None = None) -> np.ndarray:
     """ComCNN on an even-sized image tensor, in tiles; returns the uint8 compact image."""
     q = torch.tensor([float(quality)])
     out = run_tiled(lambda t: model.net.com(t, q), x, scale=Fraction(1, 2), margin=COM_MARGIN,
-                    tile=tile)
+                    tile=tile, progress=_tile_progress("ComCNN", progress))
     return to_uint8(out, channels)
+
+
+def _tile_progress(what: str, say: Callable[[str], None] | None):
+    if say is None:
+        return None
+    return lambda done, total: say(f"{what}: tile {done}/{total}") if total > 1 else None
 
 
 class Encoder:
     """Holds the padded input and the model; codes the compact image at any quality (cached)."""
 
-    def __init__(self, image: np.ndarray, base: BaseCodec, model: Model, subsampling: str):
+    def __init__(self, image: np.ndarray, base: BaseCodec, model: Model, subsampling: str,
+                 progress: Callable[[str], None] | None = None):
         self.image, self.base, self.model, self.subsampling = image, base, model, subsampling
+        self.progress = progress
         self.channels = 1 if image.ndim == 2 else 3
         h, w = image.shape[:2]
         x = to_tensor(image)
@@ -110,7 +120,7 @@ class Encoder:
     def payload(self, quality: float) -> bytes:
         q = self.base.check_quality(quality)
         if q not in self._payload:
-            compact = compact_image(self.model, self.x, q, self.channels)
+            compact = compact_image(self.model, self.x, q, self.channels, progress=self.progress)
             self._payload[q] = self.base.encode(compact, q, subsampling=self.subsampling)
         return self._payload[q]
 
@@ -164,11 +174,11 @@ def encode_ex(
     m = get_model(model or default_model_name(base))
     if m.base not in (None, base):
         raise HybridCodecError(f"model {m.name!r} is for base {m.base}, not {base}")
-    enc = Encoder(img, codec, m, subsampling if codec.id == 1 else "420")
+    enc = Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
     pixels = img.shape[0] * img.shape[1]
     target = target_bytes(pixels, bpp, size)
     if target is not None:
-        q = search_quality(enc, target)
+        q = search_quality(enc, target, progress=progress)
     else:
         q = codec.check_quality(codec.default_quality if quality is None else quality)
     data, decision = enc.file_at(q), {}
@@ -203,9 +213,11 @@ def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:
     return c, base_by_id(c.header.base_id)
 
 
-def decode(data: bytes, /, *, model: str | None = None) -> np.ndarray:
+def decode(data: bytes, /, *, model: str | None = None,
+           progress: Callable[[str], None] | None = None) -> np.ndarray:
     """Decompress ``.hyc`` bytes to a uint8 array (H, W) or (H, W, 3). ``model`` may name a
-    model file to use instead of the installed registry (its name and hash must match)."""
+    model file to use instead of the installed registry (its name and hash must match);
+    ``progress`` receives a line per network tile of large images."""
     from .weightcoding import decode_update
 
     c, base = _parse(data)
@@ -222,7 +234,7 @@ def decode(data: bytes, /, *, model: str | None = None) -> np.ndarray:
     expected = (ch, cw) if h.channels == 1 else (ch, cw, 3)
     if compact.shape != expected:
         raise HybridCodecError(f"base payload has shape {compact.shape}, expected {expected}")
-    return reconstruct(net, compact, h.quality, h.height, h.width, deltas)
+    return reconstruct(net, compact, h.quality, h.height, h.width, deltas, progress=progress)
 
 
 def info(data: bytes, /) -> dict:

@@ -41,14 +41,18 @@ def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None
     return None
 
 
-def search_quality(enc: Encoder, target: int, update: bytes | None = None) -> float:
+def search_quality(enc: Encoder, target: int, update: bytes | None = None, *,
+                   progress: Callable[[str], None] | None = None) -> float:
     """Highest quality whose whole file (with ``update``, if any) fits in ``target`` bytes, by
     bisection (file size grows with quality). Raises if the lowest quality does not fit."""
     base = enc.base
     lo, hi = base.quality_min, base.quality_max
 
     def fits(q: float) -> bool:
-        return len(enc.file_at(q, update)) <= target
+        n = len(enc.file_at(q, update))
+        if progress:
+            progress(f"rate control: quality {q:g} -> {n} bytes (target {target})")
+        return n <= target
 
     if not fits(lo):
         raise HybridCodecError(

@@ -8,6 +8,7 @@ the stitched result equals the untiled one up to floating-point summation order.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -19,12 +20,14 @@ DEFAULT_TILE = 256  # input pixels per tile side (before the margin)
 
 
 def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, scale: Fraction,
-              margin: int, tile: int = DEFAULT_TILE) -> torch.Tensor:
+              margin: int, tile: int = DEFAULT_TILE,
+              progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """Apply ``fn`` (input (1, C, h, w) -> output (1, C', h*scale, w*scale)) tile by tile.
 
     ``margin``: context in input pixels on each side (at least the receptive-field radius);
     ``tile`` and ``margin`` are rounded up to multiples that keep tiles aligned with ``scale``.
-    Images no larger than one tile are processed whole.
+    Images no larger than one tile are processed whole. ``progress(done, total)`` is called
+    after every tile.
     """
     h, w = x.shape[-2:]
     align = scale.denominator  # input pixels per output pixel group (2 for a stride-2 net)
@@ -33,16 +36,17 @@ def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, sc
     if h <= tile + 2 * margin and w <= tile + 2 * margin:
         return fn(x)
     out = None
-    for y0 in range(0, h, tile):
-        for x0 in range(0, w, tile):
-            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-            ya, xa = max(y0 - margin, 0), max(x0 - margin, 0)
-            yb, xb = min(y1 + margin, h), min(x1 + margin, w)
-            part = fn(x[..., ya:yb, xa:xb])
-            if out is None:
-                oh, ow = int(h * scale), int(w * scale)
-                out = part.new_empty(part.shape[0], part.shape[1], oh, ow)
-            s = scale
-            out[..., int(y0 * s) : int(y1 * s), int(x0 * s) : int(x1 * s)] = part[
-                ..., int((y0 - ya) * s) : int((y1 - ya) * s), int((x0 - xa) * s) : int((x1 - xa) * s)]
+    origins = list(itertools.product(range(0, h, tile), range(0, w, tile)))
+    for n, (y0, x0) in enumerate(origins):
+        y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+        ya, xa = max(y0 - margin, 0), max(x0 - margin, 0)
+        yb, xb = min(y1 + margin, h), min(x1 + margin, w)
+        part = fn(x[..., ya:yb, xa:xb])
+        if out is None:
+            out = part.new_empty(part.shape[0], part.shape[1], int(h * scale), int(w * scale))
+        s = scale
+        out[..., int(y0 * s) : int(y1 * s), int(x0 * s) : int(x1 * s)] = part[
+            ..., int((y0 - ya) * s) : int((y1 - ya) * s), int((x0 - xa) * s) : int((x1 - xa) * s)]
+        if progress:
+            progress(n + 1, len(origins))
     return out
