@@ -198,6 +198,8 @@ def train(
     budget: float = typer.Option(0.0, help="Wall-clock budget in seconds (0: use --steps)."),
     steps: int = typer.Option(2000, help="Total steps when no --budget is given."),
     rounds: int = typer.Option(2, help="Alternating rounds of (a, b) before the final (a)."),
+    mode: str = typer.Option(
+        "compact", help="compact (ComCNN + half resolution) or full (artifact removal only)."),
     com_width: int = typer.Option(64, help="ComCNN width (0: area downsampling only)."),
     rec_depth: int = typer.Option(20, help="RecCNN depth (paper: 20; 0: bicubic only)."),
     rec_width: int = typer.Option(64, help="RecCNN width (paper: 64)."),
@@ -216,7 +218,7 @@ def train(
     from .training import train as run_train
 
     cfg = TrainConfig(data=data, base=base, out=out, name=name, budget_s=budget, steps=steps,
-                      rounds=rounds, com_width=com_width, rec_depth=rec_depth,
+                      rounds=rounds, mode=mode, com_width=com_width, rec_depth=rec_depth,
                       rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
                       com_grad=com_grad, threads=threads, device=device, seed=seed)
     try:

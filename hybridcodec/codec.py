@@ -82,7 +82,7 @@ def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, 
         return torch.func.functional_call(rec, params, (t, q)) if params else rec(t, q)
 
     margin = 3 + (rec.depth + 1) // 2
-    out = run_tiled(run, x, scale=Fraction(2), margin=margin, tile=tile,
+    out = run_tiled(run, x, scale=Fraction(rec.scale), margin=margin, tile=tile,
                     progress=_tile_progress("RecCNN", progress))
     return to_uint8(out, 1 if compact.ndim == 2 else 3)[:height, :width]
 
@@ -114,13 +114,15 @@ class Encoder:
         self.channels = 1 if image.ndim == 2 else 3
         h, w = image.shape[:2]
         x = to_tensor(image)
-        self.x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
+        odd = model.net.config.scale == 2 and (h % 2 or w % 2)
+        self.x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if odd else x
         self._payload: dict[float, bytes] = {}
 
     def payload(self, quality: float) -> bytes:
         q = self.base.check_quality(quality)
         if q not in self._payload:
-            compact = compact_image(self.model, self.x, q, self.channels, progress=self.progress)
+            compact = (self.image if self.model.net.config.scale == 1 else
+                       compact_image(self.model, self.x, q, self.channels, progress=self.progress))
             self._payload[q] = self.base.encode(compact, q, subsampling=self.subsampling)
         return self._payload[q]
 
@@ -230,7 +232,8 @@ def decode(data: bytes, /, *, model: str | None = None,
             raise HybridCodecError("weight-update chunk for a model without parameters")
         deltas = decode_update(update, parameter_shapes(net.net.rec))
     compact = base.decode(c.get(container.CHUNK_BASE))
-    ch, cw = (h.height + 1) // 2, (h.width + 1) // 2
+    scale = net.net.config.scale
+    ch, cw = (h.height + scale - 1) // scale, (h.width + scale - 1) // scale
     expected = (ch, cw) if h.channels == 1 else (ch, cw, 3)
     if compact.shape != expected:
         raise HybridCodecError(f"base payload has shape {compact.shape}, expected {expected}")

@@ -19,6 +19,9 @@ Deviations from the paper, recorded here and in ``weights/MANIFEST.json``:
   ``g = g_i**(1-l) * g_(i+1)**l``. One model therefore covers every quality of its base codec.
 
 Images are float tensors in [0, 1], shape (N, 3, H, W); H and W of ComCNN inputs are even.
+
+``scale = 1`` gives the full-resolution variant (no ComCNN, no resampling): RecCNN then removes
+the base codec's artifacts from the decoded image itself.
 """
 
 from __future__ import annotations
@@ -78,6 +81,11 @@ class NetConfig:
     rec_width: int = 64
     batch_norm: bool = True
     anchors: tuple[float, ...] = field(default_factory=tuple)
+    scale: int = 2  # 2: compact (half-resolution) mode; 1: full-resolution mode
+
+    def __post_init__(self) -> None:
+        if self.scale not in (1, 2):
+            raise ValueError("scale must be 1 (full resolution) or 2 (compact)")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -86,7 +94,8 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> NetConfig:
-        known = {k: d[k] for k in ("com_width", "rec_depth", "rec_width", "batch_norm") if k in d}
+        keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale")
+        known = {k: d[k] for k in keys if k in d}
         return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)
 
 
@@ -101,10 +110,12 @@ class ComCNN(nn.Module):
     8 bits for the base codec).
     """
 
-    def __init__(self, width: int, anchors: Sequence[float], batch_norm: bool = True) -> None:
+    def __init__(self, width: int, anchors: Sequence[float], batch_norm: bool = True,
+                 scale: int = 2) -> None:
         super().__init__()
-        self.width = width
-        if width == 0:
+        self.width = width if scale == 2 else 0
+        self.scale = scale
+        if self.width == 0:
             return
         self.conv1 = _conv(3, width)
         self.conv2 = _conv(width, width, stride=2)
@@ -116,6 +127,8 @@ class ComCNN(nn.Module):
         nn.init.zeros_(self.conv3.bias)
 
     def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        if self.scale == 1:
+            return x
         skip = F.avg_pool2d(x, 2)
         if self.width == 0:
             return skip
@@ -129,10 +142,12 @@ class RecCNN(nn.Module):
     bicubic-upsampled decoded compact image. Output (N, 3, 2h, 2w), not clamped."""
 
     def __init__(
-        self, depth: int, width: int, anchors: Sequence[float], batch_norm: bool = True
+        self, depth: int, width: int, anchors: Sequence[float], batch_norm: bool = True,
+        scale: int = 2,
     ) -> None:
         super().__init__()
         self.depth = depth
+        self.scale = scale
         if depth == 0:
             return
         if depth < 2:
@@ -154,7 +169,8 @@ class RecCNN(nn.Module):
         return self.tail(h)
 
     def forward(self, compact: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-        up = F.interpolate(compact, scale_factor=2, mode="bicubic", align_corners=False)
+        up = compact if self.scale == 1 else F.interpolate(
+            compact, scale_factor=2, mode="bicubic", align_corners=False)
         if self.depth == 0:
             return up
         return up + self.residual(up, quality)
@@ -167,8 +183,9 @@ class HybridNet(nn.Module):
         super().__init__()
         anchors = config.anchors or (0.0,)
         self.config = config
-        self.com = ComCNN(config.com_width, anchors, config.batch_norm)
-        self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm)
+        self.com = ComCNN(config.com_width, anchors, config.batch_norm, config.scale)
+        self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm,
+                          config.scale)
 
     def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """Training-time pass with the codec replaced by the auxiliary variable (identity)."""
@@ -178,6 +195,6 @@ class HybridNet(nn.Module):
 def macs_per_pixel(config: NetConfig) -> dict[str, float]:
     """Multiply-accumulates per full-resolution pixel of each network (convolutions only)."""
     c, d, w = config.com_width, config.rec_depth, config.rec_width
-    com = 0.0 if c == 0 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
+    com = 0.0 if c == 0 or config.scale == 1 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
     rec = 0.0 if d == 0 else 9 * (3 * w + (d - 2) * w * w + w * 3)
     return {"comcnn": com, "reccnn": rec}

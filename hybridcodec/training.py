@@ -51,6 +51,7 @@ class TrainConfig:
     rec_depth: int = 20
     rec_width: int = 64
     batch_norm: bool = True
+    mode: str = "compact"  # compact: ComCNN + half resolution; full: artifact removal only
     patch: int = 96
     batch: int = 16
     lr: float = 5e-4
@@ -183,6 +184,8 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         raise HybridCodecError("com_grad must be 'aux' (the paper's) or 'ste'")
     if cfg.patch % 2:
         raise HybridCodecError("patch size must be even")
+    if cfg.mode not in ("compact", "full"):
+        raise HybridCodecError("mode must be compact or full")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     dev = _device(cfg.device)
@@ -204,10 +207,12 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         val.append(im[max(cy, 0) : max(cy, 0) + 256, max(cx, 0) : max(cx, 0) + 256])
     val_t = torch.from_numpy(np.stack(val)).permute(0, 3, 1, 2).float().div(255).to(dev)
 
-    netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors)
+    netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors,
+                       scale=2 if cfg.mode == "compact" else 1)
     net = HybridNet(netcfg).to(dev)
+    has_com = any(True for _ in net.com.parameters())
     opt_rec = torch.optim.Adam(net.rec.parameters(), lr=cfg.lr) if cfg.rec_depth else None
-    opt_com = torch.optim.Adam(net.com.parameters(), lr=cfg.com_lr) if cfg.com_width else None
+    opt_com = torch.optim.Adam(net.com.parameters(), lr=cfg.com_lr) if has_com else None
     state = {"step": 0, "elapsed": 0.0, "segment": 0, "history": []}
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
@@ -221,7 +226,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         state = ck["state"]
         sampler.rng = np.random.default_rng(cfg.seed + state["step"])
     rng = random.Random(cfg.seed + state["step"])
-    segs = _segments(cfg.rounds)
+    segs = _segments(cfg.rounds if has_com else 0)  # nothing to alternate without a ComCNN
     say = progress or (lambda s: None)
 
     def prog() -> float:

@@ -67,3 +67,14 @@ def test_baseline_config_has_no_parameters():
     x = torch.rand(1, 3, 8, 8)
     out = net(x, torch.tensor([1.0]))
     assert out.shape == x.shape
+
+
+def test_full_resolution_variant_starts_as_identity():
+    net = HybridNet(NetConfig(16, 4, 8, True, (5.0, 95.0), scale=1))
+    assert sum(p.numel() for p in net.com.parameters()) == 0  # no ComCNN in full mode
+    x = torch.rand(1, 3, 10, 14)
+    q = torch.tensor([30.0])
+    torch.testing.assert_close(net.rec(x, q), x)
+    assert macs_per_pixel(net.config)["comcnn"] == 0
+    with pytest.raises(ValueError):
+        NetConfig(scale=3)

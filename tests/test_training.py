@@ -69,3 +69,15 @@ def test_resume_with_other_settings_is_refused(photos, tmp_path):
 def test_ste_variant_and_jpeg2000(photos, tmp_path):
     res = train(_cfg(photos, tmp_path / "run", base="jpeg2000", com_grad="ste", steps=4))
     assert np.isfinite(list(res["val_psnr"].values())).all()
+
+
+def test_full_resolution_mode_trains_and_codes(photos, tmp_path):
+    import hybridcodec
+
+    res = train(_cfg(photos, tmp_path / "run", mode="full", rounds=2))
+    assert [h["segment"] for h in res["history"]] == [0]  # no ComCNN: only phase (a)
+    model = load_model(res["weights"])
+    assert model.net.config.scale == 1
+    img = make_image(21, 30)
+    data = hybridcodec.encode(img, base="jpeg", quality=50, model=res["weights"])
+    assert hybridcodec.decode(data, model=res["weights"]).shape == img.shape
