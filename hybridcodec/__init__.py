@@ -16,6 +16,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .codec import check, decode, encode, info, version
+from .enhance import enhance_jpeg, enhance_to_pil
 from .errors import HybridCodecError
 
-__all__ = ["encode", "decode", "check", "info", "version", "HybridCodecError", "__version__"]
+__all__ = ["encode", "decode", "check", "info", "version", "enhance_jpeg", "enhance_to_pil",
+           "HybridCodecError", "__version__"]

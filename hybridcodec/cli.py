@@ -6,6 +6,7 @@ Examples::
     hybridcodec compress photo.png photo.hyc --base jpeg --quality 40
     hybridcodec compress photo.png photo.hyc --base jpeg2000 --quality 32 --adapt -v
     hybridcodec decompress photo.hyc out.png
+    hybridcodec enhance photos/*.jpg -o enhanced/
     hybridcodec info photo.hyc
     hybridcodec psnr photo.png out.png --bits photo.hyc
     hybridcodec bench ../shared/data/kodak
@@ -128,6 +129,69 @@ def decompress(
             write_image(output, image, force=force)
     except HybridCodecError as exc:
         _fail(str(exc))
+
+
+def _expand_inputs(inputs: list[str]) -> list[str]:
+    import glob
+
+    from .imageio import IMAGE_EXTS
+
+    out: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if item == "-" or p.is_file():
+            out.append(item)
+        elif p.is_dir():
+            out += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTS)
+        elif glob.has_magic(item):
+            out += sorted(glob.glob(item))
+        else:
+            out.append(item)  # reported as unreadable below
+    return out
+
+
+@app.command()
+def enhance(
+    inputs: list[str] = typer.Argument(..., help="JPEG files, folders or globs; - for stdin."),
+    output: str = typer.Option(..., "--output", "-o",
+                               help="Output file (one input), folder (several), or -."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Enhancement model."),
+    project: bool = typer.Option(True, help="Project into the file's quantisation intervals."),
+    fmt: str = typer.Option("png", "--format", help="Extension for outputs in a folder."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing outputs."),
+) -> None:
+    """Remove JPEG artifacts with no re-encode; the quality is read from each file.
+    Example: hybridcodec enhance photos/*.jpg -o enhanced/"""
+    from tqdm import tqdm
+
+    from .enhance import enhance_jpeg_ex
+    from .imageio import encode_image_file, write_image
+
+    files = _expand_inputs(inputs)
+    if not files:
+        _fail("no input files")
+    many = len(files) > 1 or Path(output).is_dir()
+    if many and output == "-":
+        _fail("several inputs need an output folder, not -")
+    if many:
+        Path(output).mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for f in tqdm(files, disable=len(files) < 2, unit="img", file=sys.stderr):
+        try:
+            res = enhance_jpeg_ex(_read_input(f), model=model, project=project)
+            if output == "-":
+                _write_output("-", encode_image_file(res.image, "PNG",
+                                                     icc_profile=res.icc_profile), [f], force)
+                continue
+            dest = Path(output) / f"{Path(f).stem}.{fmt.lstrip('.')}" if many else Path(output)
+            if f != "-" and Path(f).resolve() == dest.resolve():
+                raise HybridCodecError(f"output {dest} is the input; refusing to overwrite it")
+            write_image(dest, res.image, force=force, icc_profile=res.icc_profile)
+        except HybridCodecError as exc:
+            failed += 1
+            typer.echo(f"hybridcodec: error: {f}: {exc}", err=True)
+    if failed:
+        raise typer.Exit(2)
 
 
 @app.command()

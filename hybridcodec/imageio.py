@@ -104,25 +104,27 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = False) -
         raise
 
 
-def encode_image_file(image: np.ndarray, fmt: str) -> bytes:
+def encode_image_file(image: np.ndarray, fmt: str, *, icc_profile: bytes | None = None) -> bytes:
     """Encode an array in a Pillow format (``PNG``, ``BMP``, ...) and return the bytes."""
     from PIL import Image
 
     buf = io.BytesIO()
+    extra = {"icc_profile": icc_profile} if icc_profile else {}
     try:
-        Image.fromarray(as_image(image)).save(buf, format=fmt)
+        Image.fromarray(as_image(image)).save(buf, format=fmt, **extra)
     except (KeyError, ValueError, OSError) as exc:
         raise HybridCodecError(f"cannot write format {fmt!r}: {exc}") from exc
     return buf.getvalue()
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, *, force: bool = False) -> None:
+def write_image(path: str | os.PathLike, image: np.ndarray, *, force: bool = False,
+                icc_profile: bytes | None = None) -> None:
     """Write an image file; the format follows the extension (PNG if there is none)."""
     from PIL import Image
 
     ext = Path(path).suffix.lower()
     fmt = Image.registered_extensions().get(ext, "PNG") if ext else "PNG"
-    atomic_write(path, encode_image_file(image, fmt), force=force)
+    atomic_write(path, encode_image_file(image, fmt, icc_profile=icc_profile), force=force)
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

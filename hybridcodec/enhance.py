@@ -1,0 +1,120 @@
+"""Drop-in enhancement of existing JPEG files: artifact removal with no re-encode.
+
+The quality is read from the file's own quantisation tables (``jpeginfo``) and conditions a
+full-resolution network (``NetConfig(scale=1)``) through its gain units, interpolated for any
+table. Optionally the result is projected back into the quantisation intervals of the file
+(``quantconstraint``). The network runs in tiles, so any image size fits in bounded memory.
+
+Handled: grayscale, 4:2:0 / 4:2:2 / 4:4:4, progressive and restart-marker JPEGs (libjpeg-turbo
+decodes them), odd sizes. EXIF orientation is *applied* (the output is upright and carries no
+orientation tag); an ICC profile is *kept* (returned with the image and written by the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .codec import reconstruct
+from .errors import HybridCodecError
+from .jpeginfo import JpegInfo, parse_jpeg
+from .models import Model, get_model, manifest
+
+__all__ = ["EnhanceResult", "enhance_jpeg", "enhance_jpeg_ex", "enhance_to_pil",
+           "default_enhance_model"]
+
+# EXIF orientation -> (number of 90-degree counter-clockwise turns, mirror left-right first)
+_ORIENT = {1: (0, False), 2: (0, True), 3: (2, False), 4: (2, True), 5: (1, True),
+           6: (3, False), 7: (3, True), 8: (1, False)}
+
+
+@dataclass(frozen=True)
+class EnhanceResult:
+    """An enhanced image with what the file said about itself."""
+
+    image: np.ndarray
+    quality: float
+    subsampling: str
+    icc_profile: bytes | None
+    model: str
+
+
+def default_enhance_model() -> str:
+    """Registry name of the shipped full-resolution JPEG model (``defaults["jpeg-full"]``)."""
+    name = manifest().get("defaults", {}).get("jpeg-full")
+    if name is None:
+        raise HybridCodecError("no JPEG enhancement model is installed (weights/MANIFEST.json "
+                               "has no 'jpeg-full' default); pass model=")
+    return name
+
+
+def _read(data_or_path: bytes | str | os.PathLike) -> bytes:
+    if isinstance(data_or_path, (bytes, bytearray, memoryview)):
+        return bytes(data_or_path)
+    try:
+        return Path(data_or_path).read_bytes()
+    except OSError as exc:
+        raise HybridCodecError(f"cannot read {data_or_path}: {exc.strerror}") from exc
+
+
+def _orient(image: np.ndarray, orientation: int) -> np.ndarray:
+    turns, mirror = _ORIENT.get(orientation, (0, False))
+    if mirror:
+        image = image[:, ::-1]
+    return np.ascontiguousarray(np.rot90(image, turns))
+
+
+def _decode(data: bytes, info: JpegInfo) -> np.ndarray:
+    import imagecodecs
+
+    if info.components not in (1, 3):
+        raise HybridCodecError(f"JPEG with {info.components} components (CMYK?) is not supported")
+    try:
+        img = imagecodecs.jpeg8_decode(data)
+    except Exception as exc:  # noqa: BLE001
+        raise HybridCodecError(f"JPEG does not decode: {exc}") from exc
+    if img.dtype != np.uint8:
+        raise HybridCodecError("only 8-bit JPEGs are supported")
+    return img
+
+
+def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | None = None,
+                    project: bool = True,
+                    progress: Callable[[str], None] | None = None) -> EnhanceResult:
+    """Enhance a JPEG (bytes or path); returns the image and the file's quality and profile."""
+    from .quantconstraint import project as qc_project
+
+    data = _read(data_or_path)
+    info = parse_jpeg(data)
+    decoded = _decode(data, info)
+    m: Model = get_model(model or default_enhance_model())
+    if m.net.config.scale != 1 or m.net.rec.depth == 0:
+        raise HybridCodecError(f"model {m.name!r} is not a full-resolution enhancement model")
+    h, w = decoded.shape[:2]
+    out = reconstruct(m, decoded, info.quality, h, w, progress=progress)
+    if project:
+        out = qc_project(out, data)
+    return EnhanceResult(_orient(out, info.orientation), info.quality, info.subsampling,
+                         info.icc_profile, m.name)
+
+
+def enhance_jpeg(data_or_path: bytes | str | os.PathLike, /, *, model: str | None = None,
+                 project: bool = True) -> np.ndarray:
+    """Remove the artifacts of a JPEG file (bytes or path) with no re-encode; returns uint8
+    (H, W, 3) or (H, W), upright (EXIF orientation applied)."""
+    return enhance_jpeg_ex(data_or_path, model=model, project=project).image
+
+
+def enhance_to_pil(data_or_path: bytes | str | os.PathLike, /, **kw):
+    """Like :func:`enhance_jpeg`, as a Pillow image that keeps the file's ICC profile."""
+    from PIL import Image
+
+    res = enhance_jpeg_ex(data_or_path, **kw)
+    im = Image.fromarray(res.image)
+    if res.icc_profile:
+        im.info["icc_profile"] = res.icc_profile
+    return im
