@@ -89,7 +89,7 @@ def compress(
     from .imageio import read_image
 
     try:
-        image = read_image(_read_input(input))
+        image = read_image(_read_input(input), name="stdin" if input == "-" else input)
         given = {"subset": adapt_subset, "steps": adapt_steps, "seconds": adapt_seconds}
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
         say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None

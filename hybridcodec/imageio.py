@@ -64,11 +64,13 @@ def _from_pil(img, source: str, rgb: bool) -> np.ndarray:
     return as_image(np.asarray(img))
 
 
-def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False) -> np.ndarray:
-    """Read an image file (or its bytes) into a supported uint8 array."""
+def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
+               name: str | None = None) -> np.ndarray:
+    """Read an image file (or its bytes) into a supported uint8 array; ``name`` labels bytes
+    in error messages."""
     from PIL import Image, UnidentifiedImageError
 
-    source = "<bytes>" if isinstance(path, bytes) else str(path)
+    source = name or ("<bytes>" if isinstance(path, bytes) else str(path))
     try:
         fh = io.BytesIO(path) if isinstance(path, bytes) else open(path, "rb")
     except OSError as exc:
@@ -123,7 +125,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, force: bool = Fal
     from PIL import Image
 
     ext = Path(path).suffix.lower()
-    fmt = Image.registered_extensions().get(ext, "PNG") if ext else "PNG"
+    fmt = Image.registered_extensions().get(ext) if ext else "PNG"
+    if fmt is None:
+        raise HybridCodecError(f"unknown image file extension {ext!r} for {path}")
     atomic_write(path, encode_image_file(image, fmt, icc_profile=icc_profile), force=force)
 
 

@@ -38,7 +38,7 @@ from .errors import HybridCodecError
 
 __all__ = ["encode_update", "decode_update", "quantize", "UpdateStats", "BLOCK", "MAX_K"]
 
-VERSION = 1
+VERSION = 2  # 2: shapes from the model, one shared stream
 BLOCK = 64  # symbols between two updates of the adaptive counts
 INCREMENT = 16
 COUNT_LIMIT = 1 << 15

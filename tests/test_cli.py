@@ -102,3 +102,18 @@ def test_missing_input_and_bad_option(tmp_path):
 def test_help_has_examples():
     r = run("compress", "--help")
     assert r.returncode == 0 and b"Example" in r.stdout
+
+
+def test_unknown_output_extension_is_refused(png, tmp_path):
+    hyc = tmp_path / "a.hyc"
+    assert run("compress", png, hyc, "--quality", "30").returncode == 0
+    r = run("decompress", hyc, tmp_path / "out.xyz")
+    assert r.returncode == 2 and b"extension" in r.stderr
+    assert not (tmp_path / "out.xyz").exists()
+
+
+def test_error_names_the_input_file(tmp_path):
+    bad = tmp_path / "holiday.png"
+    bad.write_bytes(b"")
+    r = run("compress", bad, tmp_path / "a.hyc")
+    assert r.returncode == 2 and b"holiday.png" in r.stderr
