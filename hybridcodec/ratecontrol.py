@@ -107,9 +107,9 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
 
     Returns (file bytes, quality used, decision figures)."""
     say = progress or (lambda s: None)
-    f0 = enc.file_at(q)
-    d0 = _sse(enc.image, enc.reconstruct(q))
-    without = {"quality": q, "bytes": len(f0), "psnr": round(psnr(enc.image, enc.reconstruct(q)), 4)}
+    f0, r0 = enc.file_at(q), enc.reconstruct(q)
+    d0 = _sse(enc.image, r0)
+    without = {"quality": q, "bytes": len(f0), "psnr": round(psnr(enc.image, r0), 4)}
     if target is None:
         payload, deltas, stats = _adapted_update(enc, q, cfg, cfg.seconds, say)
         if payload is None:
