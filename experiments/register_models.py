@@ -37,6 +37,17 @@ def command(cfg: dict) -> str:
     return " ".join(parts)
 
 
+def baseline_validation(cfg: dict) -> dict:
+    """Validation PSNR before training (the classical baseline), from the run's log."""
+    log = ROOT / cfg["out"] / "log.jsonl"
+    if log.exists():
+        for line in log.read_text().splitlines():
+            rec = json.loads(line)
+            if rec.get("event") == "start":
+                return rec["val_psnr"]
+    return {}
+
+
 def kodak_figures(name: str, base: str) -> dict:
     summ, pts = RESULTS / "bench_kodak_summary.csv", RESULTS / "bench_kodak.csv"
     if not summ.exists() or not pts.exists():
@@ -87,6 +98,7 @@ def main(argv: list[str]) -> None:
             "train_seconds": meta["train_seconds"],
             "device": meta["device"] + " (2-core AVX2 CPU, 1 thread)",
             "validation_psnr_db": meta["val_psnr"],
+            "validation_psnr_db_at_step_0": baseline_validation(cfg),
             "sha256": hashlib.sha256(dst.read_bytes()).hexdigest(),
         }
         man["defaults"][model.base] = model.name
