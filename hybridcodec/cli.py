@@ -79,7 +79,7 @@ def compress(
     adapt_seconds: Optional[float] = typer.Option(
         None, help="Adaptation time budget in seconds [default: 40]."),
     adapt_subset: Optional[str] = typer.Option(
-        None, help="Parameters to adapt: tail, last<k>, all, bias or gains [default: tail]."),
+        None, help="Parameters to adapt: tail, last<k>, all, bias or gains [default: bias]."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
 ) -> None:
