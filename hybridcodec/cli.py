@@ -4,6 +4,7 @@ Examples::
 
     hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25
     hybridcodec compress photo.png photo.hyc --base jpeg --quality 40
+    hybridcodec compress photo.png photo.hyc --base jpeg --bpp 1.0 --mode full
     hybridcodec compress photo.png photo.hyc --base jpeg2000 --quality 32 --adapt -v
     hybridcodec decompress photo.hyc out.png
     hybridcodec enhance photos/*.jpg -o enhanced/
@@ -70,8 +71,13 @@ def compress(
         help="Base codec quality: JPEG 1-100, JPEG 2000 PSNR target in dB (10-70)."),
     bpp: Optional[float] = typer.Option(None, "--bpp", help="Target bits per pixel (whole file)."),
     size: Optional[int] = typer.Option(None, "--size", help="Target file size in bytes."),
+    mode: str = typer.Option(
+        "auto", "--mode",
+        help="compact (half resolution + ComCNN), full (full-resolution artifact removal) or "
+             "auto (tries both, keeps the better PSNR at the same size)."),
     model: Optional[str] = typer.Option(
-        None, "--model", "-m", help="Model name or file (default: the shipped one for --base)."),
+        None, "--model", "-m",
+        help="Model name or file (default: the shipped one for --base and --mode)."),
     subsampling: str = typer.Option("420", help="JPEG chroma subsampling: 420 or 444."),
     adapt: bool = typer.Option(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
@@ -93,14 +99,14 @@ def compress(
         given = {"subset": adapt_subset, "steps": adapt_steps, "seconds": adapt_seconds}
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
         say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
-        res = codec.encode_ex(image, base=base, quality=quality, bpp=bpp, size=size,
+        res = codec.encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
                               model=model, subsampling=subsampling, adapt=cfg, progress=say)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
             typer.echo(json.dumps(res.decision), err=True)
         if verbose or output != "-":
             typer.echo(f"{output}: {len(res.data)} bytes, {res.bpp:.4f} bpp, base {base} "
-                       f"quality {res.quality:g}, model {res.model}", err=True)
+                       f"quality {res.quality:g}, {res.mode} mode, model {res.model}", err=True)
     except HybridCodecError as exc:
         _fail(str(exc))
 
@@ -264,6 +270,8 @@ def train(
     rounds: int = typer.Option(2, help="Alternating rounds of (a, b) before the final (a)."),
     mode: str = typer.Option(
         "compact", help="compact (ComCNN + half resolution) or full (artifact removal only)."),
+    s2d: int = typer.Option(
+        1, help="2: RecCNN runs on the space-to-depth image (half resolution, 12 planes)."),
     com_width: int = typer.Option(64, help="ComCNN width (0: area downsampling only)."),
     rec_depth: int = typer.Option(20, help="RecCNN depth (paper: 20; 0: bicubic only)."),
     rec_width: int = typer.Option(64, help="RecCNN width (paper: 64)."),
@@ -282,7 +290,7 @@ def train(
     from .training import train as run_train
 
     cfg = TrainConfig(data=data, base=base, out=out, name=name, budget_s=budget, steps=steps,
-                      rounds=rounds, mode=mode, com_width=com_width, rec_depth=rec_depth,
+                      rounds=rounds, mode=mode, s2d=s2d, com_width=com_width, rec_depth=rec_depth,
                       rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
                       com_grad=com_grad, threads=threads, device=device, seed=seed)
     try:

@@ -5,6 +5,11 @@ base codec (JPEG or JPEG 2000) codes it; RecCNN reconstructs the full image from
 compact image, optionally with an encode-time weight-update (Lam & Zare 2019) applied. The file is
 a ``.hyc`` container (``container.py``); bits per pixel always count the whole file.
 
+Codec modes: ``compact`` (the above), ``full`` (no ComCNN, no resampling: the base codec codes
+the image itself and a full-resolution RecCNN removes its artifacts) and ``auto`` (the default:
+both are tried per image and the better PSNR at the same size is kept; see ``ratecontrol``).
+The mode is a header flag of the container.
+
 Grayscale images are run through the RGB networks with the gray plane replicated; the compact
 image is coded as one plane (the mean of ComCNN's three outputs). Odd sizes are padded by edge
 replication to even sizes and cropped after reconstruction.
@@ -33,7 +38,10 @@ from .tiling import DEFAULT_TILE, run_tiled
 COM_MARGIN = 6
 
 __all__ = ["encode", "decode", "check", "info", "version", "EncodeResult", "encode_ex",
-           "reconstruct"]
+           "reconstruct", "MODES"]
+
+#: codec modes accepted by :func:`encode` (``auto`` picks one of the other two per image)
+MODES = ("auto", "compact", "full")
 
 
 def version() -> str:
@@ -81,8 +89,10 @@ def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, 
     def run(t: torch.Tensor) -> torch.Tensor:
         return torch.func.functional_call(rec, params, (t, q)) if params else rec(t, q)
 
-    margin = 3 + (rec.depth + 1) // 2
-    out = run_tiled(run, x, scale=Fraction(rec.scale), margin=margin, tile=tile,
+    # receptive field of the residual branch (in its input's pixels), plus bicubic's 2-pixel
+    # support on the compact side
+    margin = (-(-rec.radius // 2) + 3) if rec.scale == 2 else rec.radius + 1
+    out = run_tiled(run, x, scale=Fraction(rec.scale), margin=margin, tile=tile, align=rec.s2d,
                     progress=_tile_progress("RecCNN", progress))
     return to_uint8(out, 1 if compact.ndim == 2 else 3)[:height, :width]
 
@@ -111,6 +121,7 @@ class Encoder:
                  progress: Callable[[str], None] | None = None):
         self.image, self.base, self.model, self.subsampling = image, base, model, subsampling
         self.progress = progress
+        self.resolution = "full" if model.net.config.scale == 1 else "compact"
         self.channels = 1 if image.ndim == 2 else 3
         h, w = image.shape[:2]
         x = to_tensor(image)
@@ -130,7 +141,7 @@ class Encoder:
         q = self.base.check_quality(quality)
         h, w = self.image.shape[:2]
         hdr = container.Header(w, h, self.channels, self.base.id, self.subsampling, q,
-                               self.model.name, self.model.digest)
+                               self.model.name, self.model.digest, self.resolution)
         chunks = [(container.CHUNK_BASE, self.payload(q))]
         if update is not None:
             chunks.append((container.CHUNK_UPDATE, update))
@@ -153,17 +164,39 @@ class EncodeResult:
     model: str
     bpp: float
     decision: dict = field(default_factory=dict)
+    mode: str = "compact"
+
+
+def _mode_model(base: str, mode: str, model: str | None) -> tuple[str, list[Model]]:
+    """The codec mode and the model(s) to try: both defaults for ``auto``, else one."""
+    if mode not in MODES:
+        raise HybridCodecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if model is not None:
+        m = get_model(model)
+        own = "full" if m.net.config.scale == 1 else "compact"
+        if mode not in ("auto", own):
+            raise HybridCodecError(f"model {m.name!r} is a {own}-mode model, not {mode}")
+        mode, models = own, [m]
+    elif mode == "auto":
+        models = [get_model(default_model_name(base, r)) for r in ("compact", "full")]
+    else:
+        models = [get_model(default_model_name(base, mode))]
+    for m in models:
+        if m.base not in (None, base):
+            raise HybridCodecError(f"model {m.name!r} is for base {m.base}, not {base}")
+    return mode, models
 
 
 def encode_ex(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
-    bpp: float | None = None, size: int | None = None, model: str | None = None,
-    subsampling: str = "420", adapt: AdaptConfig | None = None,
+    bpp: float | None = None, size: int | None = None, mode: str = "auto",
+    model: str | None = None, subsampling: str = "420", adapt: AdaptConfig | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> EncodeResult:
-    """Like :func:`encode`, returning the chosen quality, the achieved bpp and, with ``adapt``,
-    the figures of the keep-or-drop decision for the weight-update."""
-    from .ratecontrol import adapt_and_decide, search_quality, target_bytes
+    """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
+    figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
+    mode choice under ``decision["mode"]``)."""
+    from .ratecontrol import adapt_and_decide, choose_mode, search_quality, target_bytes
 
     img = as_image(image)
     codec = get_base(base)
@@ -173,39 +206,51 @@ def encode_ex(
         raise HybridCodecError(f"subsampling must be 420 or 444, got {subsampling!r}")
     if sum(v is not None for v in (quality, bpp, size)) > 1:
         raise HybridCodecError("give only one of quality, bpp and size")
-    m = get_model(model or default_model_name(base))
-    if m.base not in (None, base):
-        raise HybridCodecError(f"model {m.name!r} is for base {m.base}, not {base}")
-    enc = Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
+    mode, models = _mode_model(base, mode, model)
+    encs = [Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
+            for m in models]
     pixels = img.shape[0] * img.shape[1]
     target = target_bytes(pixels, bpp, size)
-    if target is not None:
-        q = search_quality(enc, target, progress=progress)
+    decision: dict = {}
+    if len(encs) == 2:
+        enc, q, decision["mode"] = choose_mode(encs[0], encs[1], quality, target, progress)
     else:
-        q = codec.check_quality(codec.default_quality if quality is None else quality)
-    data, decision = enc.file_at(q), {}
-    if adapt is not None:
-        data, q, decision = adapt_and_decide(enc, q, target, adapt, progress)
+        enc = encs[0]
+        if target is not None:
+            q = search_quality(enc, target, progress=progress)
+        else:
+            q = codec.check_quality(codec.default_quality if quality is None else quality)
+    data = enc.file_at(q)
+    if adapt is not None and len(encs) == 2 and enc.model.net.rec.depth == 0:
+        decision.update(kept=False, reason=f"auto mode chose {enc.model.name}, which has no "
+                                           f"parameters to adapt")
+    elif adapt is not None:
+        data, q, more = adapt_and_decide(enc, q, target, adapt, progress)
+        decision.update(more)
     elif progress:
-        progress(f"quality {q:g}, {len(data)} bytes")
-    return EncodeResult(data, q, m.name, 8 * len(data) / pixels, decision)
+        progress(f"{enc.resolution} mode, quality {q:g}, {len(data)} bytes")
+    return EncodeResult(data, q, enc.model.name, 8 * len(data) / pixels, decision,
+                        enc.resolution)
 
 
 def encode(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
-    bpp: float | None = None, size: int | None = None, model: str | None = None,
-    subsampling: str = "420", adapt: AdaptConfig | None = None,
+    bpp: float | None = None, size: int | None = None, mode: str = "auto",
+    model: str | None = None, subsampling: str = "420", adapt: AdaptConfig | None = None,
 ) -> bytes:
     """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes.
 
     Give at most one of ``quality`` (the base codec's own scale: JPEG quality factor 1-100,
     JPEG 2000 PSNR target in dB), ``bpp`` (target bits per pixel of the whole file) or ``size``
     (target bytes); targets are met by bisection over the base codec's quality and never
-    exceeded. ``model`` is a registry name or model file; default: the shipped model of ``base``.
+    exceeded. ``mode``: ``compact`` (half-resolution ComCNN/RecCNN), ``full`` (full-resolution
+    artifact removal) or ``auto`` (both, keeping the better PSNR at the same size; with a quality,
+    the size is that of the full-resolution file at that quality). ``model`` is a registry name
+    or model file (its mode is used); default: the shipped model of ``base`` for the mode.
     ``adapt`` fine-tunes the decoder on this image and appends the weight-update when it pays.
     """
-    return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, model=model,
-                     subsampling=subsampling, adapt=adapt).data
+    return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
+                     model=model, subsampling=subsampling, adapt=adapt).data
 
 
 def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:
@@ -225,6 +270,8 @@ def decode(data: bytes, /, *, model: str | None = None,
     c, base = _parse(data)
     h = c.header
     net = find_model(h.model_name, h.model_digest, model)
+    if (net.net.config.scale == 1) != (h.resolution == "full"):
+        raise HybridCodecError(f"file is in {h.resolution} mode but model {h.model_name!r} is not")
     update = c.get(container.CHUNK_UPDATE)
     deltas = None
     if update is not None:
@@ -249,7 +296,8 @@ def info(data: bytes, /) -> dict:
     out = {
         "format": f".hyc version {h.version}",
         "size": f"{h.width}x{h.height}",
-        "mode": container.MODES[h.channels],
+        "mode": h.resolution,
+        "channels": container.MODES[h.channels],
         "base": base.name,
         "quality": h.quality,
         "subsampling": h.subsampling if base.id == 1 else "n/a",

@@ -2,8 +2,8 @@
 
 Layout (all integers big-endian)::
 
-    header   magic b"\\x89HYC" | version u8 | mode u8 | width u16 | height u16 | base id u8 |
-             subsampling u8 | quality u16 (x100) | name length u8 | model name | model digest 8B |
+    header   magic b"\\x89HYC" | version u8 | channels u8 | width u16 | height u16 | base id u8 |
+             flags u8 (bits 0-3 subsampling, bit 4 full resolution) | quality u16 (x100) | name length u8 | model name | model digest 8B |
              header CRC-32 u32
     chunks   type 4B | length u32 | payload | CRC-32 u32 (over type and payload)
     end      the chunk "END!" with an empty payload; nothing may follow it
@@ -23,14 +23,17 @@ from dataclasses import dataclass, field
 from .errors import HybridCodecError
 
 __all__ = ["MAGIC", "VERSION", "Header", "Container", "pack", "unpack", "peek_header",
-           "CHUNK_BASE", "CHUNK_UPDATE", "CHUNK_END", "MODES"]
+           "CHUNK_BASE", "CHUNK_UPDATE", "CHUNK_END", "MODES", "RESOLUTIONS"]
 
 MAGIC = b"\x89HYC"
-VERSION = 1
+VERSION = 2  # 2 added the full-resolution flag; version 1 files (always compact) still decode
+READABLE = (1, 2)
 CHUNK_BASE = b"BASE"
 CHUNK_UPDATE = b"UPDT"  # encode-time weight-update (critical: it changes the decoded image)
 CHUNK_END = b"END!"
 MODES = {1: "L", 3: "RGB"}
+RESOLUTIONS = ("compact", "full")  # codec modes: half-resolution compact image, or full
+_FULL_FLAG = 0x10
 SUBSAMPLING_IDS = {"420": 0, "444": 1}
 _FIXED = struct.Struct(">4sBBHHBBHB")  # magic .. name length
 _CHUNK_HEAD = struct.Struct(">4sI")
@@ -49,6 +52,7 @@ class Header:
     quality: float  # on the base codec's scale, 1/100 resolution
     model_name: str
     model_digest: bytes  # 8 bytes
+    resolution: str = "compact"  # "compact" (ComCNN, half resolution) or "full"
     version: int = VERSION
 
     def pack(self) -> bytes:
@@ -60,8 +64,11 @@ class Header:
         q = round(self.quality * 100)
         if not 0 <= q <= 0xFFFF:
             raise HybridCodecError(f"quality {self.quality} cannot be stored")
+        if self.resolution not in RESOLUTIONS:
+            raise HybridCodecError(f"resolution must be one of {RESOLUTIONS}")
+        flags = SUBSAMPLING_IDS[self.subsampling] | (_FULL_FLAG if self.resolution == "full" else 0)
         body = _FIXED.pack(MAGIC, self.version, self.channels, self.width, self.height,
-                           self.base_id, SUBSAMPLING_IDS[self.subsampling], q, len(name))
+                           self.base_id, flags, q, len(name))
         body += name + self.model_digest
         return body + struct.pack(">I", zlib.crc32(body))
 
@@ -98,15 +105,18 @@ def _parse_header(data: bytes) -> tuple[Header, int]:
         raise HybridCodecError("not a .hyc file (bad magic bytes)")
     if len(data) < _FIXED.size:
         raise HybridCodecError("truncated .hyc header")
-    magic, version, channels, width, height, base_id, sub_id, q, nlen = _FIXED.unpack_from(data)
+    magic, version, channels, width, height, base_id, flags, q, nlen = _FIXED.unpack_from(data)
     end = _FIXED.size + nlen + 8
     if len(data) < end + 4:
         raise HybridCodecError("truncated .hyc header")
     (crc,) = struct.unpack_from(">I", data, end)
     if zlib.crc32(data[:end]) != crc:
         raise HybridCodecError("corrupt .hyc header (CRC mismatch)")
-    if version != VERSION:
+    if version not in READABLE:
         raise HybridCodecError(f"unsupported .hyc version {version} (this reader: {VERSION})")
+    sub_id, full = flags & 0x0F, bool(flags & _FULL_FLAG)
+    if flags & ~(0x0F | _FULL_FLAG) or (full and version < 2):
+        raise HybridCodecError("invalid flags in .hyc header")
     if channels not in MODES:
         raise HybridCodecError(f"invalid channel count {channels} in .hyc header")
     if width == 0 or height == 0:
@@ -120,7 +130,7 @@ def _parse_header(data: bytes) -> tuple[Header, int]:
         raise HybridCodecError("invalid model name in .hyc header") from None
     digest = bytes(data[_FIXED.size + nlen : end])
     return Header(width, height, channels, base_id, subs[sub_id], q / 100, name, digest,
-                  version), end + 4
+                  RESOLUTIONS[full], version), end + 4
 
 
 def peek_header(data: bytes) -> Header:

@@ -27,6 +27,7 @@ from .networks import HybridNet, NetConfig
 __all__ = [
     "Model",
     "BASELINE",
+    "BASELINE_FULL",
     "weights_dir",
     "manifest",
     "load_model",
@@ -38,6 +39,7 @@ __all__ = [
 
 FORMAT = "hybridcodec-model/1"
 BASELINE = "baseline"
+BASELINE_FULL = "baseline-full"  # built-in full-resolution baseline: the decoded base image as is
 _ZERO_HASH = bytes(8)
 
 
@@ -114,24 +116,33 @@ def _baseline() -> Model:
     return Model(BASELINE, _ZERO_HASH, None, HybridNet(NetConfig(0, 0, 0)).eval(), {})
 
 
+@functools.lru_cache(maxsize=1)
+def _baseline_full() -> Model:
+    return Model(BASELINE_FULL, _ZERO_HASH, None, HybridNet(NetConfig(0, 0, 0, scale=1)).eval(),
+                 {})
+
+
+_BUILTIN = {BASELINE: _baseline, BASELINE_FULL: _baseline_full}
+
+
 def get_model(name_or_path: str) -> Model:
-    """An installed model by registry name, ``baseline``, or a model file path."""
-    if name_or_path == BASELINE:
-        return _baseline()
+    """An installed model by registry name, ``baseline``/``baseline-full``, or a model file."""
+    if name_or_path in _BUILTIN:
+        return _BUILTIN[name_or_path]()
     entry = manifest().get("models", {}).get(name_or_path)
     if entry is not None:
         return load_model(weights_dir() / entry["file"])
     if os.path.sep in name_or_path or name_or_path.endswith(".pt"):
         return load_model(name_or_path)
-    names = ", ".join([BASELINE, *manifest().get("models", {})])
+    names = ", ".join([*_BUILTIN, *manifest().get("models", {})])
     raise HybridCodecError(f"model {name_or_path!r} is not installed (installed: {names})")
 
 
 def find_model(name: str, digest: bytes, path: str | os.PathLike | None = None) -> Model:
     """The installed model with this identity, as stored in a file; an error names it if absent.
     ``path`` offers a model file to use instead of the registry (its identity must match)."""
-    if name == BASELINE and digest == _ZERO_HASH:
-        return _baseline()
+    if name in _BUILTIN and digest == _ZERO_HASH:
+        return _BUILTIN[name]()
     if path is not None:
         model = load_model(path)
         if (model.name, model.digest) != (name, digest):
@@ -148,6 +159,10 @@ def find_model(name: str, digest: bytes, path: str | os.PathLike | None = None) 
     )
 
 
-def default_model_name(base: str) -> str:
-    """The shipped default model for a base codec, or ``baseline`` if none is installed."""
+def default_model_name(base: str, resolution: str = "compact") -> str:
+    """The shipped default model for a base codec and codec mode (``compact`` or ``full``:
+    manifest keys ``<base>`` and ``<base>-full``), or the built-in baseline of that mode if none
+    is installed."""
+    if resolution == "full":
+        return manifest().get("defaults", {}).get(f"{base}-full", BASELINE_FULL)
     return manifest().get("defaults", {}).get(base, BASELINE)

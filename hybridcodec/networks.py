@@ -21,7 +21,10 @@ Deviations from the paper, recorded here and in ``weights/MANIFEST.json``:
 Images are float tensors in [0, 1], shape (N, 3, H, W); H and W of ComCNN inputs are even.
 
 ``scale = 1`` gives the full-resolution variant (no ComCNN, no resampling): RecCNN then removes
-the base codec's artifacts from the decoded image itself.
+the base codec's artifacts from the decoded image itself. With ``s2d = 2`` its residual branch
+runs on the space-to-depth rearranged image (``pixel_unshuffle``: 12 planes at half resolution,
+as FFDNet does), which quarters the cost per pixel and doubles the receptive field for the same
+depth and width; the residual is rearranged back with ``pixel_shuffle``.
 """
 
 from __future__ import annotations
@@ -82,10 +85,13 @@ class NetConfig:
     batch_norm: bool = True
     anchors: tuple[float, ...] = field(default_factory=tuple)
     scale: int = 2  # 2: compact (half-resolution) mode; 1: full-resolution mode
+    s2d: int = 1  # RecCNN's residual branch on pixel_unshuffle(x, s2d) (1: plain)
 
     def __post_init__(self) -> None:
         if self.scale not in (1, 2):
             raise ValueError("scale must be 1 (full resolution) or 2 (compact)")
+        if self.s2d not in (1, 2):
+            raise ValueError("s2d must be 1 or 2")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -94,7 +100,7 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> NetConfig:
-        keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale")
+        keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale", "s2d")
         known = {k: d[k] for k in keys if k in d}
         return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)
 
@@ -143,37 +149,49 @@ class RecCNN(nn.Module):
 
     def __init__(
         self, depth: int, width: int, anchors: Sequence[float], batch_norm: bool = True,
-        scale: int = 2,
+        scale: int = 2, s2d: int = 1,
     ) -> None:
         super().__init__()
         self.depth = depth
         self.scale = scale
+        self.s2d = s2d
         if depth == 0:
             return
         if depth < 2:
             raise ValueError("RecCNN depth must be 0 or at least 2")
-        self.head = _conv(3, width)
+        planes = 3 * s2d * s2d
+        self.head = _conv(planes, width)
         self.body = nn.ModuleList(_conv(width, width) for _ in range(depth - 2))
         self.bns = nn.ModuleList(
             nn.BatchNorm2d(width) if batch_norm else nn.Identity() for _ in range(depth - 2)
         )
         self.gains = nn.ModuleList(GainUnit(width, anchors) for _ in range(depth - 1))
-        self.tail = _conv(width, 3)
+        self.tail = _conv(width, planes)
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(self.tail.bias)
 
+    @property
+    def radius(self) -> int:
+        """Receptive-field radius of the residual branch, in pixels of its input."""
+        return self.depth * self.s2d + self.s2d
+
     def residual(self, up: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        s = self.s2d
+        if s > 1:
+            h, w = up.shape[-2:]
+            up = F.pixel_unshuffle(F.pad(up, (0, -w % s, 0, -h % s), mode="replicate"), s)
         h = self.gains[0](F.relu(self.head(up)), quality)
         for conv, bn, gain in zip(self.body, self.bns, self.gains[1:]):
             h = gain(F.relu(bn(conv(h))), quality)
-        return self.tail(h)
+        r = self.tail(h)
+        return r if s == 1 else F.pixel_shuffle(r, s)  # the caller crops the padding
 
     def forward(self, compact: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         up = compact if self.scale == 1 else F.interpolate(
             compact, scale_factor=2, mode="bicubic", align_corners=False)
         if self.depth == 0:
             return up
-        return up + self.residual(up, quality)
+        return up + self.residual(up, quality)[..., : up.shape[-2], : up.shape[-1]]
 
 
 class HybridNet(nn.Module):
@@ -185,7 +203,7 @@ class HybridNet(nn.Module):
         self.config = config
         self.com = ComCNN(config.com_width, anchors, config.batch_norm, config.scale)
         self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm,
-                          config.scale)
+                          config.scale, config.s2d)
 
     def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """Training-time pass with the codec replaced by the auxiliary variable (identity)."""
@@ -196,5 +214,6 @@ def macs_per_pixel(config: NetConfig) -> dict[str, float]:
     """Multiply-accumulates per full-resolution pixel of each network (convolutions only)."""
     c, d, w = config.com_width, config.rec_depth, config.rec_width
     com = 0.0 if c == 0 or config.scale == 1 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
-    rec = 0.0 if d == 0 else 9 * (3 * w + (d - 2) * w * w + w * 3)
+    p = 3 * config.s2d ** 2
+    rec = 0.0 if d == 0 else 9 * (p * w + (d - 2) * w * w + w * p) / config.s2d ** 2
     return {"comcnn": com, "reccnn": rec}

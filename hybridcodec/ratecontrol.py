@@ -6,6 +6,10 @@ rate-distortion decision whether an encode-time weight-update (Lam & Zare 2019) 
   local slope -dD/dR measured at the neighbouring quality.
 * With a target size, "base at the target" is compared against "base at a lower quality plus an
   update, at the same total size", and the better PSNR wins.
+
+The codec mode (``auto``) is chosen the same way, at equal size: the compact (half-resolution)
+and the full-resolution encodings are both rate-controlled to the target, or, with a quality, the
+compact one to the size of the full-resolution file at that quality, and the better PSNR wins.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from .weightcoding import decode_update, encode_update
 if TYPE_CHECKING:
     from .codec import Encoder
 
-__all__ = ["target_bytes", "search_quality", "adapt_and_decide"]
+__all__ = ["target_bytes", "search_quality", "adapt_and_decide", "choose_mode"]
 
 
 def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None:
@@ -148,6 +152,46 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
                      "with": {"quality": q1, "bytes": len(f1), "psnr": round(p1, 4)}})
     say(_summary(decision))
     return (f1, q1, decision) if decision["kept"] else (f0, q, decision)
+
+
+def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: int | None,
+                progress: Callable[[str], None] | None = None) -> tuple[Encoder, float, dict]:
+    """Pick the codec mode for one image: the better PSNR at (at most) the same file size.
+
+    With a ``target`` (bytes) both modes are rate-controlled to it; with a ``quality`` the
+    full-resolution file at that quality sets the size (so ``--quality`` means what it means for
+    the plain base codec) and the compact encoding gets the highest quality that fits in it.
+    Returns (the chosen encoder, its quality, the figures of both candidates)."""
+    say = progress or (lambda s: None)
+    base = full.base
+    if target is None:
+        qf = base.check_quality(base.default_quality if quality is None else quality)
+        target = len(full.file_at(qf))
+        cands = {"full": qf}
+    else:
+        cands = {}
+        try:
+            cands["full"] = search_quality(full, target)
+        except HybridCodecError:
+            pass
+    try:
+        cands["compact"] = search_quality(compact, target)
+    except HybridCodecError:
+        if not cands:
+            raise
+    figures: dict = {"rule": "equal size, better PSNR", "target_bytes": target}
+    encs = {"compact": compact, "full": full}
+    for mode, q in cands.items():
+        e = encs[mode]
+        say(f"auto mode: trying {mode} at quality {q:g}")
+        figures[mode] = {"quality": q, "bytes": len(e.file_at(q)),
+                         "psnr": round(psnr(e.image, e.reconstruct(q)), 4)}
+    chosen = max(cands, key=lambda m: figures[m]["psnr"])
+    figures["chosen"] = chosen
+    say("auto mode: " + "; ".join(f"{m} q{figures[m]['quality']:g} {figures[m]['bytes']} B "
+                                  f"{figures[m]['psnr']:.3f} dB" for m in cands)
+        + f" -> {chosen}")
+    return encs[chosen], cands[chosen], figures
 
 
 def _summary(d: dict) -> str:

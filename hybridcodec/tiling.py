@@ -9,6 +9,7 @@ the stitched result equals the untiled one up to floating-point summation order.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -24,17 +25,18 @@ DEFAULT_TILE = 128
 
 
 def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, scale: Fraction,
-              margin: int, tile: int = DEFAULT_TILE,
+              margin: int, tile: int = DEFAULT_TILE, align: int = 1,
               progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """Apply ``fn`` (input (1, C, h, w) -> output (1, C', h*scale, w*scale)) tile by tile.
 
     ``margin``: context in input pixels on each side (at least the receptive-field radius);
-    ``tile`` and ``margin`` are rounded up to multiples that keep tiles aligned with ``scale``.
+    ``tile`` and ``margin`` are rounded up to multiples that keep tiles aligned with ``scale``
+    and with ``align`` (input pixels; 2 for a network that starts with ``pixel_unshuffle(x, 2)``).
     Images no larger than one tile are processed whole. ``progress(done, total)`` is called
     after every tile.
     """
     h, w = x.shape[-2:]
-    align = scale.denominator  # input pixels per output pixel group (2 for a stride-2 net)
+    align = math.lcm(scale.denominator, align)  # e.g. 2 for a stride-2 net
     tile = -(-tile // align) * align
     margin = -(-margin // align) * align
     if h <= tile + 2 * margin and w <= tile + 2 * margin:

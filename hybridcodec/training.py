@@ -52,6 +52,7 @@ class TrainConfig:
     rec_width: int = 64
     batch_norm: bool = True
     mode: str = "compact"  # compact: ComCNN + half resolution; full: artifact removal only
+    s2d: int = 1  # full mode: RecCNN on pixel_unshuffle(x, 2) when 2
     patch: int = 96
     batch: int = 16
     lr: float = 5e-4
@@ -208,7 +209,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
     val_t = torch.from_numpy(np.stack(val)).permute(0, 3, 1, 2).float().div(255).to(dev)
 
     netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors,
-                       scale=2 if cfg.mode == "compact" else 1)
+                       scale=2 if cfg.mode == "compact" else 1, s2d=cfg.s2d)
     net = HybridNet(netcfg).to(dev)
     has_com = any(True for _ in net.com.parameters())
     opt_rec = torch.optim.Adam(net.rec.parameters(), lr=cfg.lr) if cfg.rec_depth else None

@@ -1,5 +1,6 @@
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,7 +25,8 @@ def test_roundtrip_shapes(base, quality, shape):
     assert hybridcodec.check(data)
     info = hybridcodec.info(data)
     assert info["base"] == base and info["bytes"] == len(data)
-    assert info["mode"] == ("L" if img.ndim == 2 else "RGB")
+    assert info["channels"] == ("L" if img.ndim == 2 else "RGB")
+    assert info["mode"] in ("compact", "full")
 
 
 def test_decode_is_deterministic(rgb64):
@@ -38,20 +40,52 @@ def test_quality_raises_psnr(rgb64):
     assert psnr(rgb64, hi) > psnr(rgb64, lo)
 
 
+@pytest.mark.parametrize("mode", ["compact", "full"])
 @pytest.mark.parametrize("base", ["jpeg", "jpeg2000"])
-def test_rate_control_meets_targets_monotonically(base):
+def test_rate_control_meets_targets_monotonically(base, mode):
     img = make_image(96, 128, seed=5)
     pixels = img.shape[0] * img.shape[1]
     sizes = []
     for bpp in (0.3, 0.5, 0.8, 1.2, 2.0):
-        res = encode_ex(img, base=base, bpp=bpp)
+        res = encode_ex(img, base=base, bpp=bpp, mode=mode)
+        assert res.mode == mode and hybridcodec.info(res.data)["mode"] == mode
         assert len(res.data) * 8 / pixels <= bpp  # whole file, header included
         assert res.bpp == pytest.approx(8 * len(res.data) / pixels)
         sizes.append(len(res.data))
     assert sizes == sorted(sizes)
     assert sizes[-1] > sizes[0]
-    by_size = hybridcodec.encode(img, base=base, size=sizes[2])
+    by_size = hybridcodec.encode(img, base=base, size=sizes[2], mode=mode)
     assert len(by_size) <= sizes[2]
+
+
+@pytest.mark.parametrize("base", ["jpeg", "jpeg2000"])
+def test_auto_mode_keeps_the_better_psnr_at_equal_size(base, empty_weights):
+    """With the built-in baselines: compact = area down + bicubic up, full = the decoded image."""
+    img = make_image(64, 96, seed=3)
+    for kw in (dict(bpp=0.6), dict(bpp=3.0), dict(quality=50 if base == "jpeg" else 35)):
+        res = encode_ex(img, base=base, mode="auto", **kw)
+        fig = res.decision["mode"]
+        cands = [m for m in ("compact", "full") if m in fig]
+        assert fig["chosen"] == res.mode == max(cands, key=lambda m: fig[m]["psnr"])
+        assert all(fig[m]["bytes"] <= fig["target_bytes"] for m in cands)
+        assert len(res.data) == fig[res.mode]["bytes"]
+        assert hybridcodec.info(res.data)["mode"] == res.mode
+        assert psnr(img, hybridcodec.decode(res.data)) == pytest.approx(fig[res.mode]["psnr"],
+                                                                         abs=1e-3)
+        if "quality" in kw:  # the full-resolution file at that quality sets the size
+            assert fig["full"]["quality"] == kw["quality"]
+
+
+def test_mode_errors(rgb64, empty_weights):
+    with pytest.raises(HybridCodecError, match="mode must be"):
+        hybridcodec.encode(rgb64, base="jpeg", mode="half")
+    with pytest.raises(HybridCodecError, match="compact-mode model"):
+        hybridcodec.encode(rgb64, base="jpeg", mode="full", model="baseline")
+    data = hybridcodec.encode(rgb64, base="jpeg", quality=50, mode="compact")
+    c = container.unpack(data)
+    flipped = container.pack(replace(c.header, resolution="full"), c.chunks)
+    with pytest.raises(HybridCodecError, match="full mode but model"):
+        hybridcodec.decode(flipped)
 
 
 def test_unreachable_target_is_an_error(rgb64):

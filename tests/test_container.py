@@ -46,12 +46,24 @@ def test_unknown_optional_chunk_is_skipped_and_critical_is_refused():
 
 
 def test_unsupported_version_and_trailing_data():
-    data = container.pack(_header(version=2), [(container.CHUNK_BASE, b"p")])
-    with pytest.raises(HybridCodecError, match="version 2"):
+    data = container.pack(_header(version=3), [(container.CHUNK_BASE, b"p")])
+    with pytest.raises(HybridCodecError, match="version 3"):
         container.unpack(data)
     good = container.pack(_header(), [(container.CHUNK_BASE, b"p")])
     with pytest.raises(HybridCodecError, match="after"):
         container.unpack(good + b"\x00")
+
+
+def test_resolution_flag_and_version_1():
+    full = container.pack(_header(resolution="full"), [(container.CHUNK_BASE, b"p")])
+    assert container.unpack(full).header.resolution == "full"
+    v1 = container.pack(_header(version=1), [(container.CHUNK_BASE, b"p")])
+    assert container.unpack(v1).header == _header(version=1)  # version 1: always compact
+    with pytest.raises(HybridCodecError, match="flags"):  # the flag did not exist in version 1
+        container.unpack(container.pack(_header(version=1, resolution="full"),
+                                        [(container.CHUNK_BASE, b"p")]))
+    with pytest.raises(HybridCodecError, match="resolution"):
+        _header(resolution="half").pack()
 
 
 def test_huge_length_field_is_not_followed():

@@ -69,12 +69,19 @@ def test_baseline_config_has_no_parameters():
     assert out.shape == x.shape
 
 
-def test_full_resolution_variant_starts_as_identity():
-    net = HybridNet(NetConfig(16, 4, 8, True, (5.0, 95.0), scale=1))
+@pytest.mark.parametrize("s2d", [1, 2])
+def test_full_resolution_variant_starts_as_identity(s2d):
+    net = HybridNet(NetConfig(16, 4, 8, True, (5.0, 95.0), scale=1, s2d=s2d))
     assert sum(p.numel() for p in net.com.parameters()) == 0  # no ComCNN in full mode
-    x = torch.rand(1, 3, 10, 14)
+    x = torch.rand(1, 3, 11, 14)  # odd height: space-to-depth pads and crops
     q = torch.tensor([30.0])
     torch.testing.assert_close(net.rec(x, q), x)
     assert macs_per_pixel(net.config)["comcnn"] == 0
+    with torch.no_grad():
+        net.rec.tail.weight.normal_(0, 0.1)
+    out = net.rec(x, q)
+    assert out.shape == x.shape and not torch.allclose(out, x)
     with pytest.raises(ValueError):
         NetConfig(scale=3)
+    with pytest.raises(ValueError):
+        NetConfig(scale=1, s2d=3)

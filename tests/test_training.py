@@ -74,10 +74,11 @@ def test_ste_variant_and_jpeg2000(photos, tmp_path):
 def test_full_resolution_mode_trains_and_codes(photos, tmp_path):
     import hybridcodec
 
-    res = train(_cfg(photos, tmp_path / "run", mode="full", rounds=2))
+    res = train(_cfg(photos, tmp_path / "run", mode="full", rounds=2, s2d=2))
     assert [h["segment"] for h in res["history"]] == [0]  # no ComCNN: only phase (a)
     model = load_model(res["weights"])
-    assert model.net.config.scale == 1
+    assert model.net.config.scale == 1 and model.net.config.s2d == 2
     img = make_image(21, 30)
     data = hybridcodec.encode(img, base="jpeg", quality=50, model=res["weights"])
+    assert hybridcodec.info(data)["mode"] == "full"
     assert hybridcodec.decode(data, model=res["weights"]).shape == img.shape
