@@ -1,5 +1,12 @@
 """Rate-distortion benchmark: hybrids, naive half-resolution baselines and plain base codecs,
-all measured in one run with one protocol (a fixed-quality sweep, one setting for all images).
+all measured in one run with one protocol (a fixed-quality sweep, one setting for all images),
+plus the JPEG enhancement table (issue 4).
+
+Series: ``<base>`` (the plain base codec), ``naive-<base>`` (area down, code, bicubic up: the
+compact mode's classical baseline), ``hybrid-<base>`` (compact mode, ComCNN/RecCNN),
+``auto-<base>`` (``--mode auto`` at the quality: the full-resolution file at that quality sets
+the size, the better of the two modes at that size is kept) and ``full-<base>`` (the
+full-resolution candidate of the same run, i.e. ``--mode full``; its timing is the auto row's).
 
 PSNR is RGB over the whole image, bpp comes from the real file length (the whole ``.hyc`` file
 for hybrids and baselines, the codestream for plain codecs), and every figure is the mean over
@@ -23,21 +30,26 @@ from .basecodecs import get_base
 from .errors import HybridCodecError
 from .imageio import list_images, read_image
 from .metrics import bd_psnr, bd_rate, psnr, psnr_at_rate
-from .models import BASELINE, default_model_name, get_model
+from .models import BASELINE, BASELINE_FULL, default_model_name, get_model
 from .networks import macs_per_pixel
 
 __all__ = ["run_benchmark", "SWEEPS", "Series"]
 
 #: fixed quality settings per codec family (base codec scale)
 SWEEPS = {
-    "plain-jpeg": [5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90],
-    "plain-jpeg2000": [24, 26, 28, 30, 32, 34, 36, 38, 40],
+    "plain-jpeg": [3, 5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90],
+    "plain-jpeg2000": [22, 24, 26, 28, 30, 32, 34, 36, 38, 40],
+    "auto-jpeg": [3, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90],
+    "auto-jpeg2000": [22, 24, 26, 28, 30, 32, 34, 36, 38],
     "half-jpeg": [5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95],
     "half-jpeg2000": [20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44],
 }
 QUICK = {k: v[:: max(1, len(v) // 4)] for k, v in SWEEPS.items()}
 #: bpp windows of the issue's targets (points outside are dropped before the BD fit)
 WINDOWS = {"jpeg": (0.1, 1.0), "jpeg2000": (0.05, 0.4)}
+WINDOWS_AUTO = {"jpeg": (0.1, 1.5), "jpeg2000": (0.05, 1.0)}
+#: JPEG quality factors of the enhancement table
+ENHANCE_QF = (10, 20, 30, 40)
 
 
 @dataclass
@@ -51,6 +63,7 @@ class Series:
     psnr: dict[float, list[float]] = field(default_factory=dict)
     enc_s: dict[float, list[float]] = field(default_factory=dict)
     dec_s: dict[float, list[float]] = field(default_factory=dict)
+    extra: dict[float, list] = field(default_factory=dict)
 
     def add(self, q: float, bpp: float, p: float, enc: float, dec: float) -> None:
         for d, v in ((self.bpp, bpp), (self.psnr, p), (self.enc_s, enc), (self.dec_s, dec)):
@@ -63,7 +76,7 @@ class Series:
     def mean_seconds(self) -> tuple[float, float]:
         enc = [v for vs in self.enc_s.values() for v in vs]
         dec = [v for vs in self.dec_s.values() for v in vs]
-        return float(np.mean(enc)), float(np.mean(dec))
+        return float(np.mean(enc)), float(np.mean(dec))  # nan when not timed
 
 
 def _measure_plain(series: Series, image: np.ndarray) -> None:
@@ -89,13 +102,55 @@ def _measure_hybrid(series: Series, image: np.ndarray, model: str) -> None:
         series.add(q, 8 * len(data) / pixels, psnr(image, out), t1 - t0, t2 - t1)
 
 
+def _measure_auto(auto: Series, full: Series, image: np.ndarray) -> None:
+    pixels = image.shape[0] * image.shape[1]
+    for q in auto.qualities:
+        t0 = time.perf_counter()
+        res = codec.encode_ex(image, base=auto.base, quality=q, mode="auto")
+        t1 = time.perf_counter()
+        out = codec.decode(res.data)
+        t2 = time.perf_counter()
+        auto.add(q, 8 * len(res.data) / pixels, psnr(image, out), t1 - t0, t2 - t1)
+        f = res.decision["mode"]["full"]  # the full-resolution candidate, exactly as coded
+        full.add(q, 8 * f["bytes"] / pixels, f["psnr"], math.nan, math.nan)
+        auto.extra.setdefault(q, []).append(res.mode == "full")
+
+
+def enhancement_table(files: list[Path], say: Callable[[str], None]) -> list[dict]:
+    """JPEG QF 10/20/30/40 (libjpeg-turbo 4:2:0) on each image: PSNR of the decoded JPEG, of the
+    enhanced image without and with the quantisation-constraint projection, and seconds."""
+    from .enhance import enhance_jpeg_ex
+    from .quantconstraint import project
+
+    jpeg = get_base("jpeg")
+    acc: dict[int, dict[str, list[float]]] = {q: {} for q in ENHANCE_QF}
+    for i, f in enumerate(files):
+        image = read_image(f, rgb=True)
+        for qf in ENHANCE_QF:
+            data = jpeg.encode(image, qf, subsampling="420")
+            t0 = time.perf_counter()
+            res = enhance_jpeg_ex(data, project=False)
+            t1 = time.perf_counter()
+            projected = project(res.image, data)
+            t2 = time.perf_counter()
+            for k, v in (("bpp", 8 * len(data) / image[..., 0].size),
+                         ("jpeg", psnr(image, jpeg.decode(data))), ("net", psnr(image, res.image)),
+                         ("net_qc", psnr(image, projected)), ("net_s", t1 - t0),
+                         ("qc_s", t2 - t1), ("qf_read", res.quality)):
+                acc[qf].setdefault(k, []).append(v)
+        say(f"enhancement [{i + 1}/{len(files)}] {f.name}")
+    return [{"qf": qf, **{k: float(np.mean(v)) for k, v in d.items()}, "images": len(files)}
+            for qf, d in acc.items()]
+
+
 def _fmt(v: float, spec: str = "+.1f") -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
 def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: int = 0,
                   quick: bool = False, progress: Callable[[str], None] | None = None) -> str:
-    """Run the benchmark on the images in ``folder``; returns the report (Markdown)."""
+    """Run the benchmark on the images in ``folder``; returns the report (Markdown). The auto
+    and full series and the enhancement table need the shipped full-resolution models."""
     say = progress or (lambda s: None)
     files = list_images(folder)[: limit or None]
     sweeps = QUICK if quick else SWEEPS
@@ -108,20 +163,28 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
         if name != BASELINE:
             models[b] = name
             series.append((Series(f"hybrid-{b}", b, sweeps[f"half-{b}"]), name))
+        full_name = default_model_name(b, "full")
+        if full_name != BASELINE_FULL:
+            models[f"{b}-full"] = full_name
+            series.append((Series(f"auto-{b}", b, sweeps[f"auto-{b}"]), "auto"))
+            series.append((Series(f"full-{b}", b, sweeps[f"auto-{b}"]), "full"))
     t_start = time.perf_counter()
+    by = {s.name: s for s, _ in series}
     for i, f in enumerate(files):
         image = read_image(f, rgb=True)
         for s, model in series:
             if model is None:
                 _measure_plain(s, image)
-            else:
+            elif model == "auto":
+                _measure_auto(s, by[f"full-{s.base}"], image)
+            elif model != "full":
                 _measure_hybrid(s, image, model)
         say(f"[{i + 1}/{len(files)}] {f.name} ({time.perf_counter() - t_start:.0f} s)")
+    enhance = enhancement_table(files, say) if "jpeg-full" in models else []
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"bench_{Path(folder).resolve().name}"
-    by = {s.name: s for s, _ in series}
     with open(out / f"{stem}.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["codec", "model", "quality", "bpp", "psnr", "enc_s", "dec_s", "images"])
@@ -139,36 +202,59 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
         r, p = s.curve()
         enc, dec = s.mean_seconds()
         lines.append(f"| {s.name} | {len(r)} | {min(r):.3f}-{max(r):.3f} | "
-                     f"{min(p):.2f}-{max(p):.2f} | {enc:.3f} | {dec:.3f} |")
+                     f"{min(p):.2f}-{max(p):.2f} | {_fmt(enc, '.3f')} | {_fmt(dec, '.3f')} |")
     lines += ["", "BD-rate (%, negative = fewer bits at equal PSNR; pchip, overlapping PSNR "
               "range; window = points inside the bpp window only):", "",
               "| test | reference | BD-rate (overlap) | BD-rate (window) | window (bpp) | "
               "BD-PSNR (dB) |", "|---|---|---|---|---|---|"]
     summary = []
     for b in ("jpeg", "jpeg2000"):
-        pairs = [(f"naive-{b}", b), (f"hybrid-{b}", b), (f"hybrid-{b}", f"naive-{b}")]
+        pairs = [(f"naive-{b}", b), (f"hybrid-{b}", b), (f"hybrid-{b}", f"naive-{b}"),
+                 (f"full-{b}", b), (f"auto-{b}", b), (f"auto-{b}", f"hybrid-{b}")]
         for test, ref in pairs:
-            if test not in by:
+            if test not in by or ref not in by:
                 continue
+            window = WINDOWS_AUTO[b] if test[:4] in ("auto", "full") else WINDOWS[b]
             rr, pr = by[ref].curve()
             rt, pt = by[test].curve()
             full = bd_rate(rr, pr, rt, pt)
-            win = bd_rate(rr, pr, rt, pt, rate_range=WINDOWS[b])
+            win = bd_rate(rr, pr, rt, pt, rate_range=window)
             dp = bd_psnr(rr, pr, rt, pt)
             summary.append({"test": test, "reference": ref, "bd_rate_overlap": full,
-                            "bd_rate_window": win, "window_bpp": "-".join(map(str, WINDOWS[b])),
+                            "bd_rate_window": win, "window_bpp": "-".join(map(str, window)),
                             "bd_psnr_db": dp})
             lines.append(f"| {test} | {ref} | {_fmt(full)} | {_fmt(win)} | "
-                         f"{WINDOWS[b][0]}-{WINDOWS[b][1]} | {_fmt(dp, '+.2f')} |")
+                         f"{window[0]}-{window[1]} | {_fmt(dp, '+.2f')} |")
     lines += ["", "Where each network wins or loses (PSNR difference at the same bpp, dB):", "",
               "| codec | bpp | PSNR | vs plain base | vs naive |", "|---|---|---|---|---|"]
-    for b in models:
-        hy, na, pl = by[f"hybrid-{b}"], by[f"naive-{b}"], by[b]
-        for r, p in zip(*hy.curve()):
-            dpl = p - psnr_at_rate(*pl.curve(), r)
-            dna = p - psnr_at_rate(*na.curve(), r)
-            lines.append(f"| hybrid-{b} | {r:.3f} | {p:.2f} | {_fmt(dpl, '+.2f')} | "
-                         f"{_fmt(dna, '+.2f')} |")
+    for b in ("jpeg", "jpeg2000"):
+        for kind in ("hybrid", "auto"):
+            if f"{kind}-{b}" not in by:
+                continue
+            hy, na, pl = by[f"{kind}-{b}"], by[f"naive-{b}"], by[b]
+            for q, r, p in zip(sorted(hy.bpp), *hy.curve()):
+                dpl = p - psnr_at_rate(*pl.curve(), r)
+                dna = p - psnr_at_rate(*na.curve(), r)
+                share = (f" (full mode on {100 * np.mean(hy.extra[q]):.0f}% of images)"
+                         if hy.extra else "")
+                lines.append(f"| {kind}-{b}{share} | {r:.3f} | {p:.2f} | {_fmt(dpl, '+.2f')} | "
+                             f"{_fmt(dna, '+.2f')} |")
+    if enhance:
+        lines += ["", f"JPEG enhancement (`hybridcodec enhance`, model {models['jpeg-full']}): "
+                  "libjpeg-turbo 4:2:0 at each quality factor, the quality read back from the "
+                  "file; PSNR of the decoded JPEG, of the network's output, and of the output "
+                  "projected onto the quantisation constraint:", "",
+                  "| QF | QF read | bpp | JPEG dB | enhanced dB | + projection dB | gain dB | "
+                  "net s/img | projection s/img |", "|---|---|---|---|---|---|---|---|---|"]
+        for e in enhance:
+            best = max(e["net"], e["net_qc"])
+            lines.append(f"| {e['qf']} | {e['qf_read']:.1f} | {e['bpp']:.3f} | {e['jpeg']:.2f} | "
+                         f"{e['net']:.2f} | {e['net_qc']:.2f} | {best - e['jpeg']:+.2f} | "
+                         f"{e['net_s']:.2f} | {e['qc_s']:.2f} |")
+        with open(out / f"{stem}_enhance.csv", "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(enhance[0]))
+            w.writeheader()
+            w.writerows(enhance)
     lines += ["", "Networks (multiply-accumulates per full-resolution pixel):", "",
               "| model | base | parameters | ComCNN MAC/px | RecCNN MAC/px |", "|---|---|---|---|---|"]
     for b, name in models.items():
@@ -199,7 +285,8 @@ def _plot(series: list[tuple[Series, str | None]], path: Path, title: str) -> No
             if s.base != b:
                 continue
             r, p = s.curve()
-            style = "-o" if s.name.startswith("hybrid") else ("--s" if "naive" in s.name else ":^")
+            style = {"hybrid": "-o", "auto": "-D", "full": "-.v", "naive": "--s"}.get(
+                s.name.split("-")[0], ":^")
             ax.plot(r, p, style, ms=4, label=s.name)
         ax.set_xscale("log")
         ax.set_xlabel("bpp (whole file)")
