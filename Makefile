@@ -6,9 +6,10 @@ BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 DATA   ?= ../shared/data
 BUDGET ?= 5400
+FULL_BUDGET ?= 4500
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv demo test bench train clean
+.PHONY: help venv demo test bench train train-full clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -43,6 +44,16 @@ train: $(STAMP) ## Train both shipped models on $(DATA)/train (BUDGET seconds ea
 	    --out runs/$$b-v1 > runs/$$b-v1.log 2>&1 & \
 	done; wait
 	$(BIN)/python experiments/register_models.py runs/jpeg-v1/hyc-jpeg-v1.pt runs/jpeg2000-v1/hyc-jpeg2000-v1.pt
+
+train-full: $(STAMP) ## Train the full-resolution models (issue 4) on $(DATA)/train, in parallel
+	@mkdir -p runs
+	for b in jpeg jpeg2000; do \
+	  $(BIN)/hybridcodec train $(DATA)/train --base $$b --mode full --s2d 2 --name hyc-$$b-full-v1 \
+	    --budget $(FULL_BUDGET) --rec-depth 12 --rec-width 64 --com-width 0 --patch 64 --batch 16 \
+	    --lr 0.001 --threads 1 --out runs/$$b-full-v1 > runs/$$b-full-v1.log 2>&1 & \
+	done; wait
+	$(BIN)/python experiments/register_models.py runs/jpeg-full-v1/hyc-jpeg-full-v1.pt \
+	  runs/jpeg2000-full-v1/hyc-jpeg2000-full-v1.pt
 
 clean: ## Remove build outputs (keeps .venv and runs/)
 	rm -rf build .pytest_cache

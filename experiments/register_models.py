@@ -6,7 +6,8 @@
 Each entry records the architecture and sizes, base codec, the exact training command, data,
 steps, wall time, device, sha256 and (once `make bench` has run) the Kodak figures taken from
 experiments/results/bench_kodak_summary.csv and bench_kodak.csv. Each model becomes the default
-of its base codec.
+of its base codec and mode (manifest key ``<base>`` for compact models, ``<base>-full`` for
+full-resolution ones).
 """
 import csv
 import hashlib
@@ -26,13 +27,13 @@ FLAGS = {"data": None, "base": "--base", "name": "--name", "budget_s": "--budget
          "rec_depth": "--rec-depth", "rec_width": "--rec-width", "com_width": "--com-width",
          "patch": "--patch", "batch": "--batch", "threads": "--threads", "out": "--out",
          "rounds": "--rounds", "lr": "--lr", "com_lr": "--com-lr", "com_grad": "--com-grad",
-         "seed": "--seed"}
+         "seed": "--seed", "mode": "--mode", "s2d": "--s2d"}
 
 
 def command(cfg: dict) -> str:
     parts = ["hybridcodec", "train", cfg["data"]]
     for key, flag in FLAGS.items():
-        if flag:
+        if flag and key in cfg:
             parts += [flag, str(cfg[key])]
     return " ".join(parts)
 
@@ -48,18 +49,27 @@ def baseline_validation(cfg: dict) -> dict:
     return {}
 
 
-def kodak_figures(name: str, base: str) -> dict:
+def kodak_figures(name: str, base: str, full: bool) -> dict:
     summ, pts = RESULTS / "bench_kodak_summary.csv", RESULTS / "bench_kodak.csv"
     if not summ.exists() or not pts.exists():
         return {}
     out = {"source": "make bench (experiments/results/bench_kodak*.csv)"}
+    series = (f"full-{base}", f"auto-{base}") if full else (f"hybrid-{base}",)
     for row in csv.DictReader(open(summ)):
-        if row["test"] == f"hybrid-{base}":
-            key = f"bd_rate_vs_{row['reference']}"
+        if row["test"] in series:
+            key = f"{row['test']}_bd_rate_vs_{row['reference']}"
             out[key + "_overlap_pct"] = round(float(row["bd_rate_overlap"]), 2)
             out[key + f"_window_{row['window_bpp']}_pct"] = round(float(row["bd_rate_window"]), 2)
-    rows = [r for r in csv.DictReader(open(pts)) if r["model"] == name]
-    if rows:
+    enh = RESULTS / "bench_kodak_enhance.csv"
+    if full and base == "jpeg" and enh.exists():
+        out["enhancement"] = [{k: round(float(v), 3) for k, v in r.items()}
+                              for r in csv.DictReader(open(enh))]
+    rows = [r for r in csv.DictReader(open(pts))
+            if r["model"] == name or (full and r["codec"] == f"full-{base}")]
+    if rows and full:
+        out["rd_points_full_mode"] = [{"quality": float(r["quality"]), "bpp": float(r["bpp"]),
+                                       "psnr": float(r["psnr"])} for r in rows]
+    elif rows:
         out["rd_points"] = [{"quality": float(r["quality"]), "bpp": float(r["bpp"]),
                              "psnr": float(r["psnr"])} for r in rows]
         out["decode_s_per_image"] = round(sum(float(r["dec_s"]) for r in rows) / len(rows), 3)
@@ -77,21 +87,35 @@ def main(argv: list[str]) -> None:
         shutil.copyfile(src, dst)
         meta, cfg = model.meta, model.meta["train_config"]
         net = model.net.config
-        man["models"][model.name] = {
-            "file": dst.name,
-            "base": model.base,
-            "architecture": {"comcnn": {"width": net.com_width},
-                             "reccnn": {"depth": net.rec_depth, "width": net.rec_width},
-                             "batch_norm": net.batch_norm, "gain_anchors": list(net.anchors),
-                             "parameters": sum(p.numel() for p in model.net.parameters()),
-                             "macs_per_pixel": macs_per_pixel(net)},
-            "deviations_from_paper": [
+        full = net.scale == 1
+        if full:
+            deviations = [
+                "Full-resolution mode (issue 4): no ComCNN, RecCNN removes the base codec's "
+                "artifacts from the decoded image itself",
+                f"RecCNN {net.rec_depth}x{net.rec_width} on the space-to-depth image "
+                f"(pixel_unshuffle by {net.s2d}, as FFDNet) for speed on the 2-core CPU",
+                "RecCNN residual branch last layer zero-initialised (the decoded image at step 0)",
+                "G-VAE gain units after every hidden activation; qualities sampled per example",
+            ]
+        else:
+            deviations = [
                 "ComCNN adds its output to a 2x2 area-downsampling skip (last layer zero-init)",
                 "RecCNN residual branch last layer zero-initialised (bicubic at step 0)",
                 f"RecCNN {net.rec_depth}x{net.rec_width} instead of 20x64: the paper's size "
                 "trains at about 24 s/step on one core of this machine",
                 "G-VAE gain units after every hidden activation; qualities sampled per example",
-            ],
+            ]
+        man["models"][model.name] = {
+            "file": dst.name,
+            "base": model.base,
+            "mode": "full" if full else "compact",
+            "architecture": {"comcnn": {"width": 0 if full else net.com_width},
+                             "reccnn": {"depth": net.rec_depth, "width": net.rec_width,
+                                        "space_to_depth": net.s2d},
+                             "batch_norm": net.batch_norm, "gain_anchors": list(net.anchors),
+                             "parameters": sum(p.numel() for p in model.net.parameters()),
+                             "macs_per_pixel": macs_per_pixel(net)},
+            "deviations_from_paper": deviations,
             "training_command": command(cfg),
             "data": cfg["data"] + f" (last {cfg['val_images']} images held out for validation)",
             "steps": meta["steps"],
@@ -101,9 +125,9 @@ def main(argv: list[str]) -> None:
             "validation_psnr_db_at_step_0": baseline_validation(cfg),
             "sha256": hashlib.sha256(dst.read_bytes()).hexdigest(),
         }
-        man["defaults"][model.base] = model.name
+        man["defaults"][f"{model.base}-full" if full else model.base] = model.name
     for name, entry in man["models"].items():
-        entry["kodak"] = kodak_figures(name, entry["base"])
+        entry["kodak"] = kodak_figures(name, entry["base"], entry.get("mode") == "full")
     man_path.write_text(json.dumps(man, indent=2) + "\n")
     print(f"wrote {man_path} ({', '.join(man['models'])})")
 
