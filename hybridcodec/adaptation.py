@@ -91,14 +91,19 @@ def apply_update(rec: RecCNN, deltas: dict[int, np.ndarray]) -> dict[str, torch.
 
 
 def _crops(compact: torch.Tensor, target: torch.Tensor, size: int, n: int,
-           rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+           rng: np.random.Generator, scale: int = 2, align: int = 1,
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` random crops of side ``size`` of the network input and the matching target crops
+    (``scale`` times larger); origins are multiples of ``align`` (a space-to-depth network sees
+    the same pixel phases as when it decodes the whole image)."""
     h, w = compact.shape[-2:]
     s = min(size, h, w)
     cs, ts = [], []
     for _ in range(n):
-        y, x = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+        y = int(rng.integers(0, (h - s) // align + 1)) * align
+        x = int(rng.integers(0, (w - s) // align + 1)) * align
         cs.append(compact[:, :, y : y + s, x : x + s])
-        ts.append(target[:, :, 2 * y : 2 * y + 2 * s, 2 * x : 2 * x + 2 * s])
+        ts.append(target[:, :, scale * y : scale * (y + s), scale * x : scale * (x + s)])
     return torch.cat(cs), torch.cat(ts)
 
 
@@ -109,7 +114,8 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
     """Fine-tune the chosen parameters on one image; returns float deltas by parameter index.
 
     ``compact``: the *decoded* compact image (1, 3, h, w); ``target``: the original (1, 3, 2h, 2w),
-    both in [0, 1]. Stops after ``cfg.steps`` steps or ``cfg.seconds`` seconds, whichever first.
+    both in [0, 1] (for a full-resolution model, the decoded image and the original, same size;
+    its crops are ``2 * cfg.crop`` pixels, the same output area). Stops after ``cfg.steps`` steps or ``cfg.seconds`` seconds, whichever first.
     ``snapshots``, if given, is filled with the deltas after every 10th step (for experiments).
     """
     indices = select_parameters(rec, cfg.subset)
@@ -125,7 +131,8 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
     for step in range(cfg.steps):
         if time.monotonic() - t0 > cfg.seconds:
             break
-        c, t = _crops(compact, target, cfg.crop, cfg.crops, rng)
+        c, t = _crops(compact, target, cfg.crop * 2 // rec.scale, cfg.crops, rng, rec.scale,
+                      rec.s2d)
         params = dict(base)
         for i, d in deltas.items():
             params[named[i][0]] = base[named[i][0]] + d

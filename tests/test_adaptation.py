@@ -133,3 +133,24 @@ def test_size_mode_never_exceeds_the_target(tiny_model):
         res = encode_ex(img, base="jpeg", size=size, adapt=FAST)
         assert len(res.data) <= size
         assert "kept" in res.decision
+
+
+def test_full_resolution_model_adapts_and_decodes(empty_weights):
+    """Adaptation of a full-resolution (space-to-depth) model: crops line up with the target and
+    the coded update is applied by the decoder."""
+    torch.manual_seed(0)
+    net = HybridNet(NetConfig(0, 3, 8, True, (5.0, 95.0), scale=1, s2d=2))
+    save_model(net, empty_weights / "f.pt", name="tiny-full", base="jpeg")
+    (empty_weights / "MANIFEST.json").write_text(json.dumps(
+        {"models": {"tiny-full": {"file": "f.pt"}}, "defaults": {"jpeg-full": "tiny-full"}}))
+    model = get_model("tiny-full")
+    img = make_image(40, 52, seed=4)
+    enc = Encoder(img, get_base("jpeg"), model, "420")
+    cfg = AdaptConfig(subset="tail", steps=25, seconds=30, crop=12, crops=2, lr=3e-3)
+    deltas = adapt(model.net.rec, to_tensor(enc.decoded_compact(15)), enc.x, 15, cfg)
+    before = enc.reconstruct(15).astype(float)
+    after = enc.reconstruct(15, deltas).astype(float)
+    assert ((after - img) ** 2).mean() < ((before - img) ** 2).mean()
+    res = encode_ex(img, base="jpeg", quality=15, mode="full", adapt=cfg)
+    assert res.mode == "full" and "kept" in res.decision
+    assert hybridcodec.decode(res.data).shape == img.shape
