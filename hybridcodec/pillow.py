@@ -2,7 +2,7 @@
 
     >>> import hybridcodec.pillow  # registers the plugin
     >>> im = Image.open("photo.hyc")
-    >>> im.save("copy.hyc", base="jpeg2000", quality=32)
+    >>> im.save("copy.hyc", base="jpeg2000", quality=32)   # also bpp=, size=, codec_mode=
 
 Save options: ``base`` ("jpeg" or "jpeg2000", default "jpeg2000"), ``quality``, ``bpp``,
 ``size``, ``model``, ``subsampling`` (as :func:`hybridcodec.encode`).
@@ -60,7 +60,8 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
         im = im.convert("RGB")
     data = codec.encode(
         np.asarray(im), base=opts.get("base", "jpeg2000"), quality=opts.get("quality"),
-        bpp=opts.get("bpp"), size=opts.get("size"), model=opts.get("model"),
+        bpp=opts.get("bpp"), size=opts.get("size"), mode=opts.get("codec_mode", "auto"),
+        model=opts.get("model"),
         subsampling=opts.get("subsampling", "420"))
     fp.write(data)
 

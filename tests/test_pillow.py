@@ -18,6 +18,8 @@ def test_open_and_save(tmp_path):
         assert im.format == "HYC" and im.size == (44, 30) and im.mode == "RGB"
         out = np.asarray(im)
     assert np.array_equal(out, hybridcodec.decode(path.read_bytes()))
+    Image.fromarray(arr).save(path, base="jpeg", quality=50, codec_mode="full")
+    assert hybridcodec.info(path.read_bytes())["mode"] == "full"
 
 
 def test_grayscale_and_bpp_option():
