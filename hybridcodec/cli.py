@@ -17,6 +17,7 @@ Examples::
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -282,21 +283,30 @@ def train(
     com_grad: str = typer.Option("aux", help="ComCNN phase: aux (paper) or ste."),
     threads: int = typer.Option(0, help="CPU threads (0: torch default)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    sparse_density: float = typer.Option(
+        0.0, help="Under torchrun: send only this fraction of each gradient (0: dense)."),
+    sparse_method: str = typer.Option("topk", help="Sparsification: topk or sample."),
     seed: int = typer.Option(0),
 ) -> None:
     """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
-    Example: hybridcodec train ../shared/data/train --base jpeg --budget 3000 --out runs/jpeg"""
+    Example: hybridcodec train ../shared/data/train --base jpeg --budget 3000 --out runs/jpeg
+
+    Data-parallel on N processes (gloo on CPU, NCCL on GPU; --batch is the global batch):
+    torchrun --nproc_per_node 2 -m hybridcodec train ../shared/data/train --sparse-density 0.01"""
     from .training import TrainConfig
     from .training import train as run_train
 
     cfg = TrainConfig(data=data, base=base, out=out, name=name, budget_s=budget, steps=steps,
                       rounds=rounds, mode=mode, s2d=s2d, com_width=com_width, rec_depth=rec_depth,
                       rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
-                      com_grad=com_grad, threads=threads, device=device, seed=seed)
+                      com_grad=com_grad, threads=threads, device=device, seed=seed,
+                      sparse_density=sparse_density, sparse_method=sparse_method)
     try:
         res = run_train(cfg, progress=lambda s: typer.echo(s, err=True))
     except HybridCodecError as exc:
         _fail(str(exc))
+    if os.environ.get("RANK", "0") != "0":
+        return
     typer.echo(json.dumps({k: res[k] for k in ("weights", "steps", "val_psnr", "train_seconds")}))
 
 

@@ -13,6 +13,11 @@ codec outputs. The schedule is measured in progress (elapsed seconds / budget, o
 so a wall-clock budget is honoured and a resumed run continues where it stopped. Validation PSNR
 (dB, RGB, through the real codec) is measured at the end of every phase on held-out training
 photos, never on the benchmark.
+
+Under ``torchrun`` the run is data-parallel (``distributed.py``): every process draws the same
+global batch, codes and trains on its share, DistributedDataParallel averages the gradients (or the
+sparsifying hook of Zhang et al. 2025 sends only the important ones), and rank 0 alone validates,
+logs and checkpoints. The time budget is the slowest process's, so all switch phases together.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from .basecodecs import BaseCodec, get_base
 from .errors import HybridCodecError
 from .imageio import list_images, read_image
 from .models import save_model
+from .distributed import DistContext, SparseState, dense_hook, setup, shutdown, sparse_hook
 from .networks import HybridNet, NetConfig
 
 __all__ = ["TrainConfig", "train", "sample_qualities", "codec_roundtrip_batch"]
@@ -67,6 +73,9 @@ class TrainConfig:
     threads: int = 0
     device: str = "auto"
     checkpoint_every_s: float = 120.0
+    sparse_density: float = 0.0  # distributed: 0 = dense all-reduce, else the sparse hook
+    sparse_method: str = "topk"  # topk or sample (probability proportional to magnitude)
+    log_every: int = 50
     extra: dict = field(default_factory=dict)
 
 
@@ -163,10 +172,18 @@ def validate(net: HybridNet, base: BaseCodec, crops: torch.Tensor, subsampling: 
 
 
 # --------------------------------------------------------------------------- main loop
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+def _wrap(module: torch.nn.Module, ctx: DistContext, cfg: TrainConfig,
+          hooks: list[SparseState]) -> torch.nn.Module:
+    """DistributedDataParallel around ``module`` with the chosen gradient exchange."""
+    if not ctx.distributed or not any(True for _ in module.parameters()):
+        return module
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ddp = DDP(module, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    state = SparseState(cfg.sparse_density or 1.0, cfg.sparse_method, cfg.seed)
+    ddp.register_comm_hook(state, sparse_hook if cfg.sparse_density else dense_hook)
+    hooks.append(state)
+    return ddp
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
@@ -187,9 +204,26 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         raise HybridCodecError("patch size must be even")
     if cfg.mode not in ("compact", "full"):
         raise HybridCodecError("mode must be compact or full")
+    if not 0 <= cfg.sparse_density <= 1 or cfg.sparse_method not in ("topk", "sample"):
+        raise HybridCodecError("sparse density must be in [0, 1] and method topk or sample")
+    if cfg.log_every < 1:
+        raise HybridCodecError("log_every must be at least 1")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    dev = _device(cfg.device)
+    ctx = setup(cfg.device)
+    try:
+        return _train(cfg, ctx, base, progress)
+    finally:
+        if ctx.distributed:
+            shutdown()
+
+
+def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
+           progress: Callable[[str], None] | None) -> dict:
+    dev = ctx.device
+    if cfg.batch % ctx.world:
+        raise HybridCodecError(f"batch {cfg.batch} is not divisible by {ctx.world} processes")
+    share = slice(ctx.rank * cfg.batch // ctx.world, (ctx.rank + 1) * cfg.batch // ctx.world)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     name = cfg.name or f"hyc-{cfg.base}"
@@ -210,8 +244,11 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
 
     netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors,
                        scale=2 if cfg.mode == "compact" else 1, s2d=cfg.s2d)
+    torch.manual_seed(cfg.seed)  # the same initial weights in every process and every run
     net = HybridNet(netcfg).to(dev)
     has_com = any(True for _ in net.com.parameters())
+    hooks: list[SparseState] = []
+    rec_d, com_d = _wrap(net.rec, ctx, cfg, hooks), _wrap(net.com, ctx, cfg, hooks)
     opt_rec = torch.optim.Adam(net.rec.parameters(), lr=cfg.lr) if cfg.rec_depth else None
     opt_com = torch.optim.Adam(net.com.parameters(), lr=cfg.com_lr) if has_com else None
     state = {"step": 0, "elapsed": 0.0, "segment": 0, "history": []}
@@ -228,7 +265,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         sampler.rng = np.random.default_rng(cfg.seed + state["step"])
     rng = random.Random(cfg.seed + state["step"])
     segs = _segments(cfg.rounds if has_com else 0)  # nothing to alternate without a ComCNN
-    say = progress or (lambda s: None)
+    say = (progress if ctx.is_main else None) or (lambda s: None)
 
     def prog() -> float:
         if cfg.budget_s > 0:
@@ -236,10 +273,16 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         return state["step"] / max(cfg.steps, 1)
 
     def log(rec: dict) -> None:
-        with open(log_path, "a") as fh:
-            fh.write(json.dumps(rec) + "\n")
+        if ctx.is_main:
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+
+    def validate_main() -> dict:
+        return validate(net, base, val_t, cfg.subsampling) if ctx.is_main else {}
 
     def checkpoint() -> None:
+        if not ctx.is_main:
+            return
         _save_checkpoint(
             ckpt_path,
             {
@@ -252,15 +295,15 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         )
 
     if state["step"] == 0:
-        v = validate(net, base, val_t, cfg.subsampling)
-        log({"event": "start", "val_psnr": v, "device": str(dev)})
+        v = validate_main()
+        log({"event": "start", "val_psnr": v, "device": str(dev), "processes": ctx.world})
         say(f"step 0 baseline validation PSNR {v}")
     t_last, t_ckpt = time.monotonic(), time.monotonic()
     loss_ema = None
     while (seg := _segment_at(prog(), segs)) < len(segs):
         phase = segs[seg][0]
         if seg != state["segment"]:  # a phase ended: validate, log, checkpoint
-            v = validate(net, base, val_t, cfg.subsampling)
+            v = validate_main()
             state["history"].append({"segment": state["segment"], "step": state["step"], "val": v})
             log({"event": "phase_end", "segment": state["segment"], "step": state["step"],
                  "elapsed_s": round(state["elapsed"], 1), "val_psnr": v})
@@ -268,8 +311,8 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
             state["segment"] = seg
             checkpoint()
         lr_scale = max(0.05, 0.5 * (1 + math.cos(math.pi * min(prog(), 1.0))))
-        x = sampler.batch(cfg.batch).to(dev)
-        qs = sample_qualities(base, cfg.batch, rng)
+        x = sampler.batch(cfg.batch)[share].to(dev)  # every rank draws the global batch
+        qs = sample_qualities(base, cfg.batch, rng)[share]
         qt = torch.tensor(qs, device=dev)
         if phase == "a" and opt_rec:
             net.com.eval()
@@ -277,12 +320,12 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
             with torch.no_grad():
                 compact = net.com(x, qt)
             dec = codec_roundtrip_batch(compact, base, qs, cfg.subsampling)
-            loss = F.mse_loss(net.rec(dec, qt), x)
+            loss = F.mse_loss(rec_d(dec, qt), x)
             opt, lr = opt_rec, cfg.lr
         elif phase == "b" and opt_com:
             net.rec.eval()
             net.com.train()
-            compact = net.com(x, qt)
+            compact = com_d(x, qt)
             if cfg.com_grad == "ste":
                 dec = codec_roundtrip_batch(compact, base, qs, cfg.subsampling)
                 compact = compact + (dec - compact).detach()
@@ -302,29 +345,44 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         loss.backward()
         opt.step()
         now = time.monotonic()
-        state["elapsed"] += now - t_last
+        state["elapsed"] = ctx.max_scalar(state["elapsed"] + now - t_last)
         t_last = now
         state["step"] += 1
-        loss_ema = loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * loss.item()
-        if state["step"] % 50 == 0:
+        lv = loss.item()
+        loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
+        if state["step"] % cfg.log_every == 0:
             psnr = 10 * math.log10(1 / max(loss_ema, 1e-12))
-            log({"event": "step", "step": state["step"], "phase": phase,
-                 "elapsed_s": round(state["elapsed"], 1), "train_psnr": round(psnr, 3)})
+            rec = {"event": "step", "step": state["step"], "phase": phase,
+                   "elapsed_s": round(state["elapsed"], 1), "train_psnr": round(psnr, 3),
+                   "loss": ctx.mean_scalar(lv)}  # of the global batch
+            if hooks:  # bytes this worker sent per step since the last record, dense vs actual
+                dense = sent = 0
+                for h in hooks:
+                    d, s_ = h.take_counts()
+                    dense, sent = dense + d, sent + s_
+                rec.update(comm_bytes_dense_per_step=dense / cfg.log_every,
+                           comm_bytes_sent_per_step=sent / cfg.log_every)
+            log(rec)
             say(f"step {state['step']} phase {phase} {100 * min(prog(), 1):.1f}% "
                 f"train PSNR {psnr:.2f} dB")
         if now - t_ckpt > cfg.checkpoint_every_s:
             checkpoint()
             t_ckpt = now
-    v = validate(net, base, val_t, cfg.subsampling)
+    v = validate_main()
     state["history"].append({"segment": state["segment"], "step": state["step"], "val": v})
     state["segment"] = len(segs)
     checkpoint()
     weights = out / f"{name}.pt"
+    if not ctx.is_main:
+        ctx.barrier()  # rank 0 exports the weights
+        return {"weights": str(weights), "steps": state["step"], "val_psnr": v,
+                "train_seconds": state["elapsed"], "history": state["history"]}
     save_model(net.cpu(), weights, name=name, base=cfg.base,
                meta={"train_config": asdict(cfg), "steps": state["step"],
                      "train_seconds": round(state["elapsed"], 1), "device": str(dev),
                      "val_psnr": v})
     log({"event": "done", "step": state["step"], "val_psnr": v, "weights": str(weights)})
     say(f"done: {state['step']} steps, val PSNR {v}, weights {weights}")
+    ctx.barrier()
     return {"weights": str(weights), "steps": state["step"], "val_psnr": v,
             "train_seconds": state["elapsed"], "history": state["history"]}
