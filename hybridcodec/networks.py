@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .decodermodules import FeatureEnhancement, HighFrequencyBranch
+
 __all__ = [
     "GainUnit",
     "ComCNN",
@@ -86,6 +88,8 @@ class NetConfig:
     anchors: tuple[float, ...] = field(default_factory=tuple)
     scale: int = 2  # 2: compact (half-resolution) mode; 1: full-resolution mode
     s2d: int = 1  # RecCNN's residual branch on pixel_unshuffle(x, s2d) (1: plain)
+    hf_width: int = 0  # decoder-side high-frequency enhancement branch width (0: none)
+    feature_enh: bool = False  # feature enhancement module in the middle of RecCNN
 
     def __post_init__(self) -> None:
         if self.scale not in (1, 2):
@@ -100,7 +104,8 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> NetConfig:
-        keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale", "s2d")
+        keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale", "s2d", "hf_width",
+                "feature_enh")
         known = {k: d[k] for k in keys if k in d}
         return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)
 
@@ -149,12 +154,13 @@ class RecCNN(nn.Module):
 
     def __init__(
         self, depth: int, width: int, anchors: Sequence[float], batch_norm: bool = True,
-        scale: int = 2, s2d: int = 1,
+        scale: int = 2, s2d: int = 1, hf_width: int = 0, feature_enh: bool = False,
     ) -> None:
         super().__init__()
         self.depth = depth
         self.scale = scale
         self.s2d = s2d
+        self.fem_at = (depth - 2) // 2 if feature_enh else -1  # after this body layer
         if depth == 0:
             return
         if depth < 2:
@@ -169,11 +175,19 @@ class RecCNN(nn.Module):
         self.tail = _conv(width, planes)
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(self.tail.bias)
+        # registered after the tail: parameter indices of the plain network are unchanged
+        self.fem = FeatureEnhancement(width) if feature_enh else None
+        self.hf = HighFrequencyBranch(hf_width) if hf_width else None
 
     @property
     def radius(self) -> int:
-        """Receptive-field radius of the residual branch, in pixels of its input."""
-        return self.depth * self.s2d + self.s2d
+        """Receptive-field radius of the whole network, in output (full-resolution) pixels."""
+        r = self.depth * self.s2d + self.s2d
+        if self.depth and self.fem is not None:
+            r += FeatureEnhancement.radius * self.s2d
+        if self.depth and self.hf is not None:
+            r += HighFrequencyBranch.radius
+        return r
 
     def residual(self, up: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         s = self.s2d
@@ -181,8 +195,10 @@ class RecCNN(nn.Module):
             h, w = up.shape[-2:]
             up = F.pixel_unshuffle(F.pad(up, (0, -w % s, 0, -h % s), mode="replicate"), s)
         h = self.gains[0](F.relu(self.head(up)), quality)
-        for conv, bn, gain in zip(self.body, self.bns, self.gains[1:]):
+        for i, (conv, bn, gain) in enumerate(zip(self.body, self.bns, self.gains[1:])):
             h = gain(F.relu(bn(conv(h))), quality)
+            if i == self.fem_at:
+                h = self.fem(h)
         r = self.tail(h)
         return r if s == 1 else F.pixel_shuffle(r, s)  # the caller crops the padding
 
@@ -191,7 +207,8 @@ class RecCNN(nn.Module):
             compact, scale_factor=2, mode="bicubic", align_corners=False)
         if self.depth == 0:
             return up
-        return up + self.residual(up, quality)[..., : up.shape[-2], : up.shape[-1]]
+        out = up + self.residual(up, quality)[..., : up.shape[-2], : up.shape[-1]]
+        return out if self.hf is None else self.hf(out)
 
 
 class HybridNet(nn.Module):
@@ -203,7 +220,7 @@ class HybridNet(nn.Module):
         self.config = config
         self.com = ComCNN(config.com_width, anchors, config.batch_norm, config.scale)
         self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm,
-                          config.scale, config.s2d)
+                          config.scale, config.s2d, config.hf_width, config.feature_enh)
 
     def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """Training-time pass with the codec replaced by the auxiliary variable (identity)."""
@@ -216,4 +233,9 @@ def macs_per_pixel(config: NetConfig) -> dict[str, float]:
     com = 0.0 if c == 0 or config.scale == 1 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
     p = 3 * config.s2d ** 2
     rec = 0.0 if d == 0 else 9 * (p * w + (d - 2) * w * w + w * p) / config.s2d ** 2
+    if d and config.feature_enh:
+        mid = max(w // 4, 4)
+        rec += (2 * w * mid + 49 * 2) / config.s2d ** 2
+    if d and config.hf_width:
+        rec += 9 * (3 * config.hf_width + config.hf_width ** 2 + config.hf_width * 3)
     return {"comcnn": com, "reccnn": rec}

@@ -85,3 +85,27 @@ def test_full_resolution_variant_starts_as_identity(s2d):
         NetConfig(scale=3)
     with pytest.raises(ValueError):
         NetConfig(scale=1, s2d=3)
+
+
+@pytest.mark.parametrize("scale,s2d", [(2, 1), (1, 2)])
+def test_decoder_modules_start_as_identity_and_keep_parameter_indices(scale, s2d):
+    """Zhang et al. 2025 modules: a model with them starts where the model without them does."""
+    torch.manual_seed(0)
+    plain = HybridNet(NetConfig(0, 4, 8, True, (5.0, 95.0), scale=scale, s2d=s2d))
+    torch.manual_seed(0)
+    rich = HybridNet(NetConfig(0, 4, 8, True, (5.0, 95.0), scale=scale, s2d=s2d, hf_width=8,
+                               feature_enh=True))
+    names_plain = [n for n, _ in plain.rec.named_parameters()]
+    names_rich = [n for n, _ in rich.rec.named_parameters()]
+    assert names_rich[: len(names_plain)] == names_plain  # update indices stay valid
+    assert any(n.startswith("hf.") for n in names_rich)
+    assert any(n.startswith("fem.") for n in names_rich)
+    with torch.no_grad():
+        for net in (plain, rich):
+            net.rec.tail.weight.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
+    x, q = torch.rand(1, 3, 10, 14), torch.tensor([30.0])
+    plain.eval(), rich.eval()
+    torch.testing.assert_close(rich.rec(x, q), plain.rec(x, q))
+    assert macs_per_pixel(rich.config)["reccnn"] > macs_per_pixel(plain.config)["reccnn"]
+    assert rich.rec.radius > plain.rec.radius
+    assert NetConfig.from_dict(rich.config.to_dict()) == rich.config

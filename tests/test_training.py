@@ -82,3 +82,9 @@ def test_full_resolution_mode_trains_and_codes(photos, tmp_path):
     data = hybridcodec.encode(img, base="jpeg", quality=50, model=res["weights"])
     assert hybridcodec.info(data)["mode"] == "full"
     assert hybridcodec.decode(data, model=res["weights"]).shape == img.shape
+
+
+def test_decoder_modules_train_and_load(photos, tmp_path):
+    res = train(_cfg(photos, tmp_path / "run", steps=4, hf_width=4, feature_enh=True))
+    cfg = load_model(res["weights"]).net.config
+    assert cfg.hf_width == 4 and cfg.feature_enh
