@@ -290,6 +290,7 @@ def train(
     sparse_density: float = typer.Option(
         0.0, help="Under torchrun: send only this fraction of each gradient (0: dense)."),
     sparse_method: str = typer.Option("topk", help="Sparsification: topk or sample."),
+    log_every: int = typer.Option(50, help="Steps between two log records."),
     seed: int = typer.Option(0),
 ) -> None:
     """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
@@ -305,7 +306,8 @@ def train(
                       feature_enh=feature_enh, com_width=com_width, rec_depth=rec_depth,
                       rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
                       com_grad=com_grad, threads=threads, device=device, seed=seed,
-                      sparse_density=sparse_density, sparse_method=sparse_method)
+                      sparse_density=sparse_density, sparse_method=sparse_method,
+                      log_every=log_every)
     try:
         res = run_train(cfg, progress=lambda s: typer.echo(s, err=True))
     except HybridCodecError as exc:
