@@ -76,9 +76,11 @@ def compress(
         "auto", "--mode",
         help="compact (half resolution + ComCNN), full (full-resolution artifact removal) or "
              "auto (tries both, keeps the better PSNR at the same size)."),
+    profile: str = typer.Option(
+        "fast", help="Decoder: fast (distilled student, where shipped) or best (teacher)."),
     model: Optional[str] = typer.Option(
         None, "--model", "-m",
-        help="Model name or file (default: the shipped one for --base and --mode)."),
+        help="Model name or file (default: the shipped one for --base, --mode, --profile)."),
     subsampling: str = typer.Option("420", help="JPEG chroma subsampling: 420 or 444."),
     adapt: bool = typer.Option(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
@@ -101,7 +103,8 @@ def compress(
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
         say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
         res = codec.encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
-                              model=model, subsampling=subsampling, adapt=cfg, progress=say)
+                              profile=profile, model=model, subsampling=subsampling,
+                              adapt=cfg, progress=say)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
             typer.echo(json.dumps(res.decision), err=True)
@@ -315,6 +318,39 @@ def train(
     if os.environ.get("RANK", "0") != "0":
         return
     typer.echo(json.dumps({k: res[k] for k in ("weights", "steps", "val_psnr", "train_seconds")}))
+
+
+@app.command()
+def distill(
+    data: str = typer.Argument(..., help="Folder of training photos (never the benchmark)."),
+    teacher: str = typer.Option(..., "--teacher", "-t", help="Teacher model (name or file)."),
+    out: str = typer.Option("runs/distill", help="Run folder: checkpoint.pt, log.jsonl, weights."),
+    name: str = typer.Option("", help="Student model name (default <teacher>-fast)."),
+    rec_depth: int = typer.Option(6, help="Student depth."),
+    rec_width: int = typer.Option(32, help="Student width."),
+    s2d: int = typer.Option(2, help="2: the student reconstructs at compact resolution."),
+    beta: float = typer.Option(1.0, help="Weight of the feature loss (pass 2)."),
+    budget: float = typer.Option(0.0, help="Wall-clock budget in seconds (0: use --steps)."),
+    steps: int = typer.Option(2000, help="Total steps when no --budget is given."),
+    patch: int = typer.Option(64, help="Training patch size in pixels (even)."),
+    batch: int = typer.Option(16, help="Patches per step."),
+    lr: float = typer.Option(1e-3, help="Learning rate (Adam, cosine decay)."),
+    threads: int = typer.Option(0, help="CPU threads (0: torch default)."),
+    seed: int = typer.Option(0),
+) -> None:
+    """Distil a fast decoder from a shipped model in three passes (Fu et al. 2024); resumes.
+    Example: hybridcodec distill ../shared/data/train -t hyc-jpeg-v1 --budget 1800 --out runs/fast"""
+    from .distill import DistillConfig
+    from .distill import distill as run_distill
+
+    cfg = DistillConfig(data=data, teacher=teacher, out=out, name=name, rec_depth=rec_depth,
+                        rec_width=rec_width, s2d=s2d, beta=beta, budget_s=budget, steps=steps,
+                        patch=patch, batch=batch, lr=lr, threads=threads, seed=seed)
+    try:
+        res = run_distill(cfg, progress=lambda s: typer.echo(s, err=True))
+    except HybridCodecError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({k: res[k] for k in ("weights", "steps", "val_psnr")}))
 
 
 def main() -> None:

@@ -167,7 +167,8 @@ class EncodeResult:
     mode: str = "compact"
 
 
-def _mode_model(base: str, mode: str, model: str | None) -> tuple[str, list[Model]]:
+def _mode_model(base: str, mode: str, model: str | None,
+                profile: str = "fast") -> tuple[str, list[Model]]:
     """The codec mode and the model(s) to try: both defaults for ``auto``, else one."""
     if mode not in MODES:
         raise HybridCodecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -178,9 +179,9 @@ def _mode_model(base: str, mode: str, model: str | None) -> tuple[str, list[Mode
             raise HybridCodecError(f"model {m.name!r} is a {own}-mode model, not {mode}")
         mode, models = own, [m]
     elif mode == "auto":
-        models = [get_model(default_model_name(base, r)) for r in ("compact", "full")]
+        models = [get_model(default_model_name(base, r, profile)) for r in ("compact", "full")]
     else:
-        models = [get_model(default_model_name(base, mode))]
+        models = [get_model(default_model_name(base, mode, profile))]
     for m in models:
         if m.base not in (None, base):
             raise HybridCodecError(f"model {m.name!r} is for base {m.base}, not {base}")
@@ -190,8 +191,8 @@ def _mode_model(base: str, mode: str, model: str | None) -> tuple[str, list[Mode
 def encode_ex(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
     bpp: float | None = None, size: int | None = None, mode: str = "auto",
-    model: str | None = None, subsampling: str = "420", adapt: AdaptConfig | None = None,
-    progress: Callable[[str], None] | None = None,
+    profile: str = "fast", model: str | None = None, subsampling: str = "420",
+    adapt: AdaptConfig | None = None, progress: Callable[[str], None] | None = None,
 ) -> EncodeResult:
     """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
     figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
@@ -206,7 +207,7 @@ def encode_ex(
         raise HybridCodecError(f"subsampling must be 420 or 444, got {subsampling!r}")
     if sum(v is not None for v in (quality, bpp, size)) > 1:
         raise HybridCodecError("give only one of quality, bpp and size")
-    mode, models = _mode_model(base, mode, model)
+    mode, models = _mode_model(base, mode, model, profile)
     encs = [Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
             for m in models]
     pixels = img.shape[0] * img.shape[1]
@@ -236,7 +237,8 @@ def encode_ex(
 def encode(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
     bpp: float | None = None, size: int | None = None, mode: str = "auto",
-    model: str | None = None, subsampling: str = "420", adapt: AdaptConfig | None = None,
+    profile: str = "fast", model: str | None = None, subsampling: str = "420",
+    adapt: AdaptConfig | None = None,
 ) -> bytes:
     """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes.
 
@@ -246,11 +248,13 @@ def encode(
     exceeded. ``mode``: ``compact`` (half-resolution ComCNN/RecCNN), ``full`` (full-resolution
     artifact removal) or ``auto`` (both, keeping the better PSNR at the same size; with a quality,
     the size is that of the full-resolution file at that quality). ``model`` is a registry name
-    or model file (its mode is used); default: the shipped model of ``base`` for the mode.
+    or model file (its mode is used); default: the shipped model of ``base`` for the mode and
+    ``profile`` (``fast``: the distilled decoder where one is installed; ``best``: the teacher).
+    The decoder used is part of the file's model identity, so decoding needs no profile.
     ``adapt`` fine-tunes the decoder on this image and appends the weight-update when it pays.
     """
     return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
-                     model=model, subsampling=subsampling, adapt=adapt).data
+                     profile=profile, model=model, subsampling=subsampling, adapt=adapt).data
 
 
 def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:

@@ -28,6 +28,7 @@ __all__ = [
     "Model",
     "BASELINE",
     "BASELINE_FULL",
+    "PROFILES",
     "weights_dir",
     "manifest",
     "load_model",
@@ -159,10 +160,18 @@ def find_model(name: str, digest: bytes, path: str | os.PathLike | None = None) 
     )
 
 
-def default_model_name(base: str, resolution: str = "compact") -> str:
-    """The shipped default model for a base codec and codec mode (``compact`` or ``full``:
-    manifest keys ``<base>`` and ``<base>-full``), or the built-in baseline of that mode if none
-    is installed."""
-    if resolution == "full":
-        return manifest().get("defaults", {}).get(f"{base}-full", BASELINE_FULL)
-    return manifest().get("defaults", {}).get(base, BASELINE)
+PROFILES = ("fast", "best")
+
+
+def default_model_name(base: str, resolution: str = "compact", profile: str = "best") -> str:
+    """The shipped default model for a base codec, codec mode (``compact`` or ``full``) and
+    decoder profile (``best``: the trained network; ``fast``: its distilled student, Fu et al.
+    2024). Manifest keys: ``<base>``, ``<base>-full``, plus ``-fast`` for students. A missing
+    student falls back to the best model, a missing model to the built-in baseline of the mode."""
+    if profile not in PROFILES:
+        raise HybridCodecError(f"profile must be fast or best, got {profile!r}")
+    defaults = manifest().get("defaults", {})
+    key = base if resolution == "compact" else f"{base}-full"
+    if profile == "fast" and f"{key}-fast" in defaults:
+        return defaults[f"{key}-fast"]
+    return defaults.get(key, BASELINE if resolution == "compact" else BASELINE_FULL)

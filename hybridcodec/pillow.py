@@ -61,7 +61,7 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     data = codec.encode(
         np.asarray(im), base=opts.get("base", "jpeg2000"), quality=opts.get("quality"),
         bpp=opts.get("bpp"), size=opts.get("size"), mode=opts.get("codec_mode", "auto"),
-        model=opts.get("model"),
+        profile=opts.get("profile", "fast"), model=opts.get("model"),
         subsampling=opts.get("subsampling", "420"))
     fp.write(data)
 

@@ -158,3 +158,21 @@ def test_shipped_default_models_load(base):
 def test_version_mentions_libraries():
     v = hybridcodec.version()
     assert "hybridcodec" in v and "jpeg" in v and "openjpeg" in v.lower()
+
+
+def test_profiles_pick_the_student_and_fall_back(rgb64, empty_weights):
+    for name, cfg in (("big", NetConfig(4, 4, 8, True, (5.0, 95.0))),
+                      ("big-fast", NetConfig(4, 3, 4, True, (5.0, 95.0), s2d=2))):
+        save_model(HybridNet(cfg), empty_weights / f"{name}.pt", name=name, base="jpeg")
+    models = {n: {"file": f"{n}.pt"} for n in ("big", "big-fast")}
+    (empty_weights / "MANIFEST.json").write_text(json.dumps(
+        {"models": models, "defaults": {"jpeg": "big", "jpeg-fast": "big-fast"}}))
+    fast = hybridcodec.encode(rgb64, base="jpeg", quality=50, mode="compact")
+    best = hybridcodec.encode(rgb64, base="jpeg", quality=50, mode="compact", profile="best")
+    assert hybridcodec.info(fast)["model"] == "big-fast"  # the default profile is fast
+    assert hybridcodec.info(best)["model"] == "big"
+    assert hybridcodec.decode(fast).shape == hybridcodec.decode(best).shape == rgb64.shape
+    # no student for the full mode: fast falls back to best (here the built-in baseline)
+    assert default_model_name("jpeg", "full", "fast") == "baseline-full"
+    with pytest.raises(HybridCodecError, match="profile"):
+        hybridcodec.encode(rgb64, base="jpeg", profile="quick")
