@@ -115,7 +115,8 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
 
     ``compact``: the *decoded* compact image (1, 3, h, w); ``target``: the original (1, 3, 2h, 2w),
     both in [0, 1] (for a full-resolution model, the decoded image and the original, same size;
-    its crops are ``2 * cfg.crop`` pixels, the same output area). Stops after ``cfg.steps`` steps or ``cfg.seconds`` seconds, whichever first.
+    its crops are ``2 * cfg.crop`` pixels, the same output area). Stops after ``cfg.steps``
+    steps or ``cfg.seconds`` seconds, whichever first.
     ``snapshots``, if given, is filled with the deltas after every 10th step (for experiments).
     """
     indices = select_parameters(rec, cfg.subset)

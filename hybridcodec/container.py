@@ -3,7 +3,8 @@
 Layout (all integers big-endian)::
 
     header   magic b"\\x89HYC" | version u8 | channels u8 | width u16 | height u16 | base id u8 |
-             flags u8 (bits 0-3 subsampling, bit 4 full resolution) | quality u16 (x100) | name length u8 | model name | model digest 8B |
+             flags u8 (bits 0-3 subsampling, bit 4 full resolution) | quality u16 (x100) |
+             name length u8 | model name | model digest 8B |
              header CRC-32 u32
     chunks   type 4B | length u32 | payload | CRC-32 u32 (over type and payload)
     end      the chunk "END!" with an empty payload; nothing may follow it
