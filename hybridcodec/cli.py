@@ -280,6 +280,8 @@ def train(
         0, help="Width of the high-frequency enhancement branch (Zhang et al. 2025; 0: none)."),
     feature_enh: bool = typer.Option(
         False, "--feature-enh", help="Add the feature enhancement module (Zhang et al. 2025)."),
+    deform: bool = typer.Option(
+        False, "--deform", help="Deformable residual module in ComCNN (Fu et al. 2024)."),
     com_width: int = typer.Option(64, help="ComCNN width (0: area downsampling only)."),
     rec_depth: int = typer.Option(20, help="RecCNN depth (paper: 20; 0: bicubic only)."),
     rec_width: int = typer.Option(64, help="RecCNN width (paper: 64)."),
@@ -306,7 +308,7 @@ def train(
 
     cfg = TrainConfig(data=data, base=base, out=out, name=name, budget_s=budget, steps=steps,
                       rounds=rounds, mode=mode, s2d=s2d, hf_width=hf_width,
-                      feature_enh=feature_enh, com_width=com_width, rec_depth=rec_depth,
+                      feature_enh=feature_enh, deform=deform, com_width=com_width, rec_depth=rec_depth,
                       rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
                       com_grad=com_grad, threads=threads, device=device, seed=seed,
                       sparse_density=sparse_density, sparse_method=sparse_method,

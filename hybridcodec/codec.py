@@ -103,7 +103,8 @@ def compact_image(model: Model, x: torch.Tensor, quality: float, channels: int, 
                   progress: Callable[[str], None] | None = None) -> np.ndarray:
     """ComCNN on an even-sized image tensor, in tiles; returns the uint8 compact image."""
     q = torch.tensor([float(quality)])
-    out = run_tiled(lambda t: model.net.com(t, q), x, scale=Fraction(1, 2), margin=COM_MARGIN,
+    margin = COM_MARGIN + model.net.com.extra_margin
+    out = run_tiled(lambda t: model.net.com(t, q), x, scale=Fraction(1, 2), margin=margin,
                     tile=tile, progress=_tile_progress("ComCNN", progress))
     return to_uint8(out, channels)
 

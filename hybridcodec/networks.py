@@ -29,6 +29,7 @@ depth and width; the residual is rearranged back with ``pixel_shuffle``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -37,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .decodermodules import FeatureEnhancement, HighFrequencyBranch
+from .deform import DeformableResidual
 
 __all__ = [
     "GainUnit",
@@ -90,6 +92,7 @@ class NetConfig:
     s2d: int = 1  # RecCNN's residual branch on pixel_unshuffle(x, s2d) (1: plain)
     hf_width: int = 0  # decoder-side high-frequency enhancement branch width (0: none)
     feature_enh: bool = False  # feature enhancement module in the middle of RecCNN
+    deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
 
     def __post_init__(self) -> None:
         if self.scale not in (1, 2):
@@ -105,7 +108,7 @@ class NetConfig:
     @classmethod
     def from_dict(cls, d: dict) -> NetConfig:
         keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale", "s2d", "hf_width",
-                "feature_enh")
+                "feature_enh", "deform")
         known = {k: d[k] for k in keys if k in d}
         return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)
 
@@ -122,10 +125,11 @@ class ComCNN(nn.Module):
     """
 
     def __init__(self, width: int, anchors: Sequence[float], batch_norm: bool = True,
-                 scale: int = 2) -> None:
+                 scale: int = 2, deform: bool = False) -> None:
         super().__init__()
         self.width = width if scale == 2 else 0
         self.scale = scale
+        self.dres: DeformableResidual | None = None
         if self.width == 0:
             return
         self.conv1 = _conv(3, width)
@@ -136,6 +140,13 @@ class ComCNN(nn.Module):
         self.gain2 = GainUnit(width, anchors)
         nn.init.zeros_(self.conv3.weight)
         nn.init.zeros_(self.conv3.bias)
+        if deform:  # on the half-resolution features, before the output layer
+            self.dres = DeformableResidual(width)
+
+    @property
+    def extra_margin(self) -> int:
+        """Full-resolution context beyond the plain ComCNN's that a tile needs."""
+        return 0 if self.dres is None else 2 * int(math.ceil(self.dres.radius))
 
     def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         if self.scale == 1:
@@ -145,6 +156,8 @@ class ComCNN(nn.Module):
             return skip
         h = self.gain1(F.relu(self.conv1(x)), quality)
         h = self.gain2(F.relu(self.bn2(self.conv2(h))), quality)
+        if self.dres is not None:
+            h = self.dres(h)
         return skip + self.conv3(h)
 
 
@@ -218,7 +231,8 @@ class HybridNet(nn.Module):
         super().__init__()
         anchors = config.anchors or (0.0,)
         self.config = config
-        self.com = ComCNN(config.com_width, anchors, config.batch_norm, config.scale)
+        self.com = ComCNN(config.com_width, anchors, config.batch_norm, config.scale,
+                          config.deform)
         self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm,
                           config.scale, config.s2d, config.hf_width, config.feature_enh)
 
@@ -231,6 +245,8 @@ def macs_per_pixel(config: NetConfig) -> dict[str, float]:
     """Multiply-accumulates per full-resolution pixel of each network (convolutions only)."""
     c, d, w = config.com_width, config.rec_depth, config.rec_width
     com = 0.0 if c == 0 or config.scale == 1 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
+    if com and config.deform:  # offsets, deformable taps (+ bilinear sampling), output conv
+        com += (9 * c * 18 + 9 * c * c + 4 * 9 * c + 9 * c * c) / 4
     p = 3 * config.s2d ** 2
     rec = 0.0 if d == 0 else 9 * (p * w + (d - 2) * w * w + w * p) / config.s2d ** 2
     if d and config.feature_enh:

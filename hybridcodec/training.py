@@ -61,6 +61,7 @@ class TrainConfig:
     s2d: int = 1  # full mode: RecCNN on pixel_unshuffle(x, 2) when 2
     hf_width: int = 0  # decoder-side high-frequency enhancement branch (Zhang et al. 2025)
     feature_enh: bool = False  # feature enhancement module (Zhang et al. 2025)
+    deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
     patch: int = 96
     batch: int = 16
     lr: float = 5e-4
@@ -246,7 +247,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
 
     netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors,
                        scale=2 if cfg.mode == "compact" else 1, s2d=cfg.s2d,
-                       hf_width=cfg.hf_width, feature_enh=cfg.feature_enh)
+                       hf_width=cfg.hf_width, feature_enh=cfg.feature_enh, deform=cfg.deform)
     torch.manual_seed(cfg.seed)  # the same initial weights in every process and every run
     net = HybridNet(netcfg).to(dev)
     has_com = any(True for _ in net.com.parameters())

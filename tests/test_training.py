@@ -85,6 +85,7 @@ def test_full_resolution_mode_trains_and_codes(photos, tmp_path):
 
 
 def test_decoder_modules_train_and_load(photos, tmp_path):
-    res = train(_cfg(photos, tmp_path / "run", steps=4, hf_width=4, feature_enh=True))
+    res = train(_cfg(photos, tmp_path / "run", steps=4, hf_width=4, feature_enh=True,
+                     deform=True))
     cfg = load_model(res["weights"]).net.config
-    assert cfg.hf_width == 4 and cfg.feature_enh
+    assert cfg.hf_width == 4 and cfg.feature_enh and cfg.deform
