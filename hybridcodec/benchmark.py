@@ -6,7 +6,8 @@ Series: ``<base>`` (the plain base codec), ``naive-<base>`` (area down, code, bi
 compact mode's classical baseline), ``hybrid-<base>`` (compact mode, ComCNN/RecCNN),
 ``auto-<base>`` (``--mode auto`` at the quality: the full-resolution file at that quality sets
 the size, the better of the two modes at that size is kept) and ``full-<base>`` (the
-full-resolution candidate of the same run, i.e. ``--mode full``; its timing is the auto row's).
+full-resolution candidate of the same run, i.e. ``--mode full``, timed at the middle quality) and
+``fast-<base>`` (compact mode with the distilled fast decoder, where one is installed).
 
 PSNR is RGB over the whole image, bpp comes from the real file length (the whole ``.hyc`` file
 for hybrids and baselines, the codestream for plain codecs), and every figure is the mean over
@@ -76,7 +77,10 @@ class Series:
     def mean_seconds(self) -> tuple[float, float]:
         enc = [v for vs in self.enc_s.values() for v in vs]
         dec = [v for vs in self.dec_s.values() for v in vs]
-        return float(np.mean(enc)), float(np.mean(dec))  # nan when not timed
+        with np.errstate(all="ignore"):
+            if np.all(np.isnan(enc)):
+                return math.nan, math.nan
+            return float(np.nanmean(enc)), float(np.nanmean(dec))  # over the timed points
 
 
 def _measure_plain(series: Series, image: np.ndarray) -> None:
@@ -112,7 +116,14 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray) -> None:
         t2 = time.perf_counter()
         auto.add(q, 8 * len(res.data) / pixels, psnr(image, out), t1 - t0, t2 - t1)
         f = res.decision["mode"]["full"]  # the full-resolution candidate, exactly as coded
-        full.add(q, 8 * f["bytes"] / pixels, f["psnr"], math.nan, math.nan)
+        enc_s = dec_s = math.nan
+        if q == auto.qualities[len(auto.qualities) // 2]:  # time --mode full at one quality
+            t0 = time.perf_counter()
+            data = codec.encode(image, base=auto.base, quality=q, mode="full")
+            t1 = time.perf_counter()
+            codec.decode(data)
+            enc_s, dec_s = t1 - t0, time.perf_counter() - t1
+        full.add(q, 8 * f["bytes"] / pixels, f["psnr"], enc_s, dec_s)
         auto.extra.setdefault(q, []).append(res.mode == "full")
 
 
@@ -163,6 +174,10 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
         if name != BASELINE:
             models[b] = name
             series.append((Series(f"hybrid-{b}", b, sweeps[f"half-{b}"]), name))
+        fast = default_model_name(b, "compact", "fast")
+        if fast != name:
+            models[f"{b}-fast"] = fast
+            series.append((Series(f"fast-{b}", b, sweeps[f"half-{b}"]), fast))
         full_name = default_model_name(b, "full")
         if full_name != BASELINE_FULL:
             models[f"{b}-full"] = full_name
@@ -210,7 +225,8 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
     summary = []
     for b in ("jpeg", "jpeg2000"):
         pairs = [(f"naive-{b}", b), (f"hybrid-{b}", b), (f"hybrid-{b}", f"naive-{b}"),
-                 (f"full-{b}", b), (f"auto-{b}", b), (f"auto-{b}", f"hybrid-{b}")]
+                 (f"full-{b}", b), (f"auto-{b}", b), (f"auto-{b}", f"hybrid-{b}"),
+                 (f"fast-{b}", f"hybrid-{b}")]
         for test, ref in pairs:
             if test not in by or ref not in by:
                 continue
@@ -255,13 +271,24 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
             w = csv.DictWriter(fh, fieldnames=list(enhance[0]))
             w.writeheader()
             w.writerows(enhance)
-    lines += ["", "Networks (multiply-accumulates per full-resolution pixel):", "",
-              "| model | base | parameters | ComCNN MAC/px | RecCNN MAC/px |", "|---|---|---|---|---|"]
-    for b, name in models.items():
+    lines += ["", "Networks (multiply-accumulates per full-resolution pixel; decode = base "
+              "decode + network, seconds per image in this run, beside the plain decoders):", "",
+              "| model | role | parameters | ComCNN MAC/px | RecCNN MAC/px | decode s/img |",
+              "|---|---|---|---|---|---|"]
+    for b in ("jpeg", "jpeg2000"):
+        if b in by:
+            lines.append(f"| {b} (plain) | base codec | - | - | - | "
+                         f"{_fmt(by[b].mean_seconds()[1], '.3f')} |")
+    series_of = {"": "hybrid", "-fast": "fast", "-full": "full"}
+    for key, name in models.items():
+        b, _, kind = key.partition("-")
         m = get_model(name)
         macs = macs_per_pixel(m.net.config)
         params = sum(p.numel() for p in m.net.parameters())
-        lines.append(f"| {name} | {b} | {params} | {macs['comcnn']:.0f} | {macs['reccnn']:.0f} |")
+        srs = by.get(f"{series_of[('-' + kind) if kind else '']}-{b}")
+        dec = srs.mean_seconds()[1] if srs else math.nan
+        lines.append(f"| {name} | {b} {kind or 'compact'} | {params} | {macs['comcnn']:.0f} | "
+                     f"{macs['reccnn']:.0f} | {_fmt(dec, '.3f')} |")
     report = "\n".join(lines) + "\n"
     with open(out / f"{stem}_summary.csv", "w", newline="") as fh:
         if summary:
