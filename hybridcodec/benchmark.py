@@ -278,7 +278,7 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
     for b in ("jpeg", "jpeg2000"):
         if b in by:
             lines.append(f"| {b} (plain) | base codec | - | - | - | "
-                         f"{_fmt(by[b].mean_seconds()[1], '.3f')} |")
+                         f"{_fmt(by[b].mean_seconds()[1], '.4f')} |")
     series_of = {"": "hybrid", "-fast": "fast", "-full": "full"}
     for key, name in models.items():
         b, _, kind = key.partition("-")
