@@ -79,20 +79,23 @@ def sweep(files, bases, rates, steps, out_rows, say):
                         f"{out_rows[-1]['update_bytes']} B, {out_rows[-1]['psnr_gain']:+.3f} dB")
 
 
-def equal_size(files, bases, bpp, cfg, out_rows, say):
+def equal_size(files, bases, bpp, cfg, out_rows, say, mode="auto"):
     for f in files:
         img = read_image(f, rgb=True)
         for b in bases:
-            plain = encode_ex(img, base=b, bpp=bpp)
+            plain = encode_ex(img, base=b, bpp=bpp, mode=mode)
             t0 = time.perf_counter()
-            res = encode_ex(img, base=b, bpp=bpp, adapt=cfg)
+            res = encode_ex(img, base=b, bpp=bpp, mode=mode, adapt=cfg)
             enc_s = time.perf_counter() - t0
             d = res.decision
+            if "without" not in d:  # no adaptation possible (e.g. a baseline model was chosen)
+                d["without"] = {"psnr": round(psnr(img, decode(plain.data)), 4)}
             with_ = d.get("with", {})
             dec_plain = _decode_seconds(plain.data)
             dec_final = _decode_seconds(res.data)
             out_rows.append(dict(
-                image=f.name, base=b, target_bpp=bpp, bytes_plain=len(plain.data),
+                image=f.name, base=b, mode=res.mode, steps=cfg.steps, target_bpp=bpp,
+                bytes_plain=len(plain.data),
                 psnr_plain=d["without"]["psnr"], kept=d["kept"], bytes_final=len(res.data),
                 quality_plain=plain.quality, quality_with_update=with_.get("quality", ""),
                 psnr_with_update=with_.get("psnr", ""),
@@ -153,6 +156,9 @@ def main():
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--equal-size-images", type=int, default=0, help="0: all")
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--mode", default="auto", help="codec mode of the equal-size comparison")
+    ap.add_argument("--adapt-steps", type=int, default=0, help="0: the default setting")
+    ap.add_argument("--adapt-seconds", type=float, default=0, help="0: the default setting")
     ap.add_argument("--out", default=str(RESULTS), help="folder for the CSVs and plot")
     a = ap.parse_args()
     out = Path(a.out)
@@ -171,7 +177,12 @@ def main():
         say(f"checkerboard vs context-free on {len(rows)} updates: {100 * (cb - cf) / cf:+.2f}%")
     eq: list = []
     files_eq = files if a.equal_size_images == 0 else files[: a.equal_size_images]
-    equal_size(files_eq, bases, 0.25, AdaptConfig(), eq, say)
+    cfg = AdaptConfig()
+    if a.adapt_steps:
+        cfg = replace(cfg, steps=a.adapt_steps)
+    if a.adapt_seconds:
+        cfg = replace(cfg, seconds=a.adapt_seconds)
+    equal_size(files_eq, bases, 0.25, cfg, eq, say, a.mode)
     write(eq, out / "adaptation_equal_size.csv")
     for b in bases:
         sel = [r for r in eq if r["base"] == b]
