@@ -17,6 +17,7 @@ replication to even sizes and cropped after reconstruction.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -76,12 +77,23 @@ def to_uint8(t: torch.Tensor, channels: int) -> np.ndarray:
     return np.ascontiguousarray(arr[:, :, 0] if channels == 1 else arr)
 
 
+def auto_tile(rec: torch.nn.Module) -> int:
+    """Input pixels per tile side for RecCNN: the largest multiple of 64 whose hidden
+    activations stay near 4 M values (16 MB, under glibc's mmap threshold; see ``tiling``)."""
+    if rec.depth == 0:
+        return DEFAULT_TILE
+    width = rec.head.out_channels
+    side = math.sqrt(4 * 2**20 / width) * rec.s2d / rec.scale  # feature side -> input side
+    return max(64, int(side) // 64 * 64)
+
+
 @torch.no_grad()
 def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, width: int,
-                deltas: dict[int, np.ndarray] | None = None, *, tile: int = DEFAULT_TILE,
+                deltas: dict[int, np.ndarray] | None = None, *, tile: int | None = None,
                 progress: Callable[[str], None] | None = None) -> np.ndarray:
     """RecCNN on a decoded compact image (uint8), with an optional weight-update applied; runs
-    in tiles of ``tile`` compact pixels so that memory stays bounded at any image size."""
+    in tiles of ``tile`` compact pixels (default :func:`auto_tile`) so that memory stays
+    bounded at any image size."""
     x, q = to_tensor(compact), torch.tensor([float(quality)])
     rec = model.net.rec
     params = apply_update(rec, deltas) if deltas else None
@@ -92,7 +104,8 @@ def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, 
     # receptive field of the residual branch (in its input's pixels), plus bicubic's 2-pixel
     # support on the compact side
     margin = (-(-rec.radius // 2) + 3) if rec.scale == 2 else rec.radius + 1
-    out = run_tiled(run, x, scale=Fraction(rec.scale), margin=margin, tile=tile, align=rec.s2d,
+    out = run_tiled(run, x, scale=Fraction(rec.scale), margin=margin,
+                    tile=tile or auto_tile(rec), align=rec.s2d,
                     progress=_tile_progress("RecCNN", progress))
     return to_uint8(out, 1 if compact.ndim == 2 else 3)[:height, :width]
 
