@@ -117,3 +117,27 @@ def test_error_names_the_input_file(tmp_path):
     bad.write_bytes(b"")
     r = run("compress", bad, tmp_path / "a.hyc")
     assert r.returncode == 2 and b"holiday.png" in r.stderr
+
+
+def test_modes_and_profiles_on_the_command_line(png, tmp_path):
+    hyc = tmp_path / "f.hyc"
+    r = run("compress", png, hyc, "--base", "jpeg", "--quality", "50", "--mode", "full", "-v")
+    assert r.returncode == 0, r.stderr
+    assert b"full mode" in r.stderr
+    r = run("info", hyc, "--json")
+    assert r.returncode == 0 and b'"mode": "full"' in r.stdout
+    r = run("compress", png, tmp_path / "a.hyc", "--base", "jpeg", "--bpp", "1.5", "-v",
+            "--profile", "best")
+    assert r.returncode == 0 and b"auto mode:" in r.stderr  # both candidates' figures
+    for bad in (["--mode", "half"], ["--profile", "quick"]):
+        r = run("compress", png, tmp_path / "b.hyc", *bad)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "b.hyc").exists()
+
+
+def test_distill_and_train_help():
+    for cmd in ("distill", "train"):
+        r = run(cmd, "--help")
+        assert r.returncode == 0 and b"Example" in r.stdout
+    r = run("distill", "/no/such/folder", "--teacher", "no-such-model")
+    assert r.returncode == 2 and b"error" in r.stderr
