@@ -124,7 +124,7 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray) -> None:
             codec.decode(data)
             enc_s, dec_s = t1 - t0, time.perf_counter() - t1
         full.add(q, 8 * f["bytes"] / pixels, f["psnr"], enc_s, dec_s)
-        auto.extra.setdefault(q, []).append(res.mode == "full")
+        auto.extra.setdefault(q, []).append(res.decision["mode"]["chosen"])
 
 
 def enhancement_table(files: list[Path], say: Callable[[str], None]) -> list[dict]:
@@ -251,8 +251,11 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
             for q, r, p in zip(sorted(hy.bpp), *hy.curve()):
                 dpl = p - psnr_at_rate(*pl.curve(), r)
                 dna = p - psnr_at_rate(*na.curve(), r)
-                share = (f" (full mode on {100 * np.mean(hy.extra[q]):.0f}% of images)"
-                         if hy.extra else "")
+                share = ""
+                if hy.extra:
+                    c = hy.extra[q]
+                    share = (f" (full+net {100 * c.count('full') / len(c):.0f}%, full plain "
+                             f"{100 * c.count('full-plain') / len(c):.0f}%)")
                 lines.append(f"| {kind}-{b}{share} | {r:.3f} | {p:.2f} | {_fmt(dpl, '+.2f')} | "
                              f"{_fmt(dna, '+.2f')} |")
     if enhance:

@@ -178,7 +178,7 @@ class EncodeResult:
     model: str
     bpp: float
     decision: dict = field(default_factory=dict)
-    mode: str = "compact"
+    mode: str = "compact"  # the container's mode flag: compact or full
 
 
 def _mode_model(base: str, mode: str, model: str | None,

@@ -161,7 +161,10 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
     With a ``target`` (bytes) both modes are rate-controlled to it; with a ``quality`` the
     full-resolution file at that quality sets the size (so ``--quality`` means what it means for
     the plain base codec) and the compact encoding gets the highest quality that fits in it.
-    Returns (the chosen encoder, its quality, the figures of both candidates)."""
+    The full-resolution payload is also tried with the plain decoder (``baseline-full``: the
+    decoded base image as is): the same codestream, so the classical codec is always a candidate
+    and a network is only used where it helps this image.
+    Returns (the chosen encoder, its quality, the figures of the candidates)."""
     say = progress or (lambda s: None)
     base = full.base
     if target is None:
@@ -181,6 +184,13 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
             raise
     figures: dict = {"rule": "equal size, better PSNR", "target_bytes": target}
     encs = {"compact": compact, "full": full}
+    if "full" in cands and full.model.net.rec.depth > 0:
+        from .codec import Encoder
+        from .models import BASELINE_FULL, get_model
+
+        plain = Encoder(full.image, base, get_model(BASELINE_FULL), full.subsampling)
+        plain._payload = full._payload  # the same codestreams: only the decoder differs
+        encs["full-plain"], cands["full-plain"] = plain, cands["full"]
     for mode, q in cands.items():
         e = encs[mode]
         say(f"auto mode: trying {mode} at quality {q:g}")

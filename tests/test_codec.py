@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 import hybridcodec
 from hybridcodec import HybridCodecError, container
@@ -65,15 +66,34 @@ def test_auto_mode_keeps_the_better_psnr_at_equal_size(base, empty_weights):
     for kw in (dict(bpp=0.6), dict(bpp=3.0), dict(quality=50 if base == "jpeg" else 35)):
         res = encode_ex(img, base=base, mode="auto", **kw)
         fig = res.decision["mode"]
-        cands = [m for m in ("compact", "full") if m in fig]
-        assert fig["chosen"] == res.mode == max(cands, key=lambda m: fig[m]["psnr"])
+        cands = [m for m in ("compact", "full", "full-plain") if m in fig]
+        assert fig["chosen"] == max(cands, key=lambda m: fig[m]["psnr"])
+        assert res.mode == fig["chosen"].split("-")[0]
         assert all(fig[m]["bytes"] <= fig["target_bytes"] for m in cands)
-        assert len(res.data) == fig[res.mode]["bytes"]
+        assert len(res.data) == fig[fig["chosen"]]["bytes"]
         assert hybridcodec.info(res.data)["mode"] == res.mode
-        assert psnr(img, hybridcodec.decode(res.data)) == pytest.approx(fig[res.mode]["psnr"],
-                                                                         abs=1e-3)
+        assert psnr(img, hybridcodec.decode(res.data)) == pytest.approx(
+            fig[fig["chosen"]]["psnr"], abs=1e-3)
         if "quality" in kw:  # the full-resolution file at that quality sets the size
             assert fig["full"]["quality"] == kw["quality"]
+
+
+def test_auto_mode_never_worse_than_the_plain_full_resolution_codec(empty_weights):
+    """A full-resolution network that hurts is not used: the plain decoder is a candidate."""
+    torch.manual_seed(0)
+    net = HybridNet(NetConfig(0, 3, 8, True, (5.0, 95.0), scale=1))
+    with torch.no_grad():
+        net.rec.tail.bias.fill_(0.2)  # adds a constant: always worse than the decoded image
+    save_model(net, empty_weights / "bad.pt", name="bad-full", base="jpeg")
+    (empty_weights / "MANIFEST.json").write_text(json.dumps(
+        {"models": {"bad-full": {"file": "bad.pt"}}, "defaults": {"jpeg-full": "bad-full"}}))
+    img = make_image(48, 64, seed=9)
+    res = encode_ex(img, base="jpeg", quality=90, mode="auto")
+    fig = res.decision["mode"]
+    assert fig["full-plain"]["psnr"] > fig["full"]["psnr"]
+    assert fig["chosen"] in ("compact", "full-plain")
+    if fig["chosen"] == "full-plain":
+        assert hybridcodec.info(res.data)["model"] == "baseline-full"
 
 
 def test_mode_errors(rgb64, empty_weights):
