@@ -119,7 +119,8 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray) -> None:
         enc_s = dec_s = math.nan
         if q == auto.qualities[len(auto.qualities) // 2]:  # time --mode full at one quality
             t0 = time.perf_counter()
-            data = codec.encode(image, base=auto.base, quality=q, mode="full")
+            data = codec.encode(image, base=auto.base, quality=q, mode="full",
+                                model=default_model_name(auto.base, "full"))  # the network
             t1 = time.perf_counter()
             codec.decode(data)
             enc_s, dec_s = t1 - t0, time.perf_counter() - t1

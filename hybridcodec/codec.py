@@ -211,7 +211,8 @@ def encode_ex(
     """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
     figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
     mode choice under ``decision["mode"]``)."""
-    from .ratecontrol import adapt_and_decide, choose_mode, search_quality, target_bytes
+    from .ratecontrol import (adapt_and_decide, choose_decoder, choose_mode, search_quality,
+                              target_bytes)
 
     img = as_image(image)
     codec = get_base(base)
@@ -235,9 +236,12 @@ def encode_ex(
             q = search_quality(enc, target, progress=progress)
         else:
             q = codec.check_quality(codec.default_quality if quality is None else quality)
+        if mode == "full" and model is None and enc.model.net.rec.depth > 0:
+            enc, decision["decoder"] = choose_decoder(enc, q, progress)
     data = enc.file_at(q)
-    if adapt is not None and len(encs) == 2 and enc.model.net.rec.depth == 0:
-        decision.update(kept=False, reason=f"auto mode chose {enc.model.name}, which has no "
+    chosen_plain = len(encs) == 2 or "decoder" in decision  # the encoder picked the decoder
+    if adapt is not None and chosen_plain and enc.model.net.rec.depth == 0:
+        decision.update(kept=False, reason=f"the encoder chose {enc.model.name}, which has no "
                                            f"parameters to adapt")
     elif adapt is not None:
         data, q, more = adapt_and_decide(enc, q, target, adapt, progress)
@@ -261,7 +265,8 @@ def encode(
     (target bytes); targets are met by bisection over the base codec's quality and never
     exceeded. ``mode``: ``compact`` (half-resolution ComCNN/RecCNN), ``full`` (full-resolution
     artifact removal) or ``auto`` (both, keeping the better PSNR at the same size; with a quality,
-    the size is that of the full-resolution file at that quality). ``model`` is a registry name
+    the size is that of the full-resolution file at that quality; in ``full`` and ``auto`` the
+    plain decoder is kept where the default network does not help). ``model`` is a registry name
     or model file (its mode is used); default: the shipped model of ``base`` for the mode and
     ``profile`` (``fast``: the distilled decoder where one is installed; ``best``: the teacher).
     The decoder used is part of the file's model identity, so decoding needs no profile.

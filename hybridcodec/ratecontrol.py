@@ -185,12 +185,7 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
     figures: dict = {"rule": "equal size, better PSNR", "target_bytes": target}
     encs = {"compact": compact, "full": full}
     if "full" in cands and full.model.net.rec.depth > 0:
-        from .codec import Encoder
-        from .models import BASELINE_FULL, get_model
-
-        plain = Encoder(full.image, base, get_model(BASELINE_FULL), full.subsampling)
-        plain._payload = full._payload  # the same codestreams: only the decoder differs
-        encs["full-plain"], cands["full-plain"] = plain, cands["full"]
+        encs["full-plain"], cands["full-plain"] = plain_twin(full), cands["full"]
     for mode, q in cands.items():
         e = encs[mode]
         say(f"auto mode: trying {mode} at quality {q:g}")
@@ -202,6 +197,32 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
                                   f"{figures[m]['psnr']:.3f} dB" for m in cands)
         + f" -> {chosen}")
     return encs[chosen], cands[chosen], figures
+
+
+def plain_twin(full: Encoder) -> Encoder:
+    """An encoder for the same full-resolution codestreams with the plain decoder
+    (``baseline-full``); it shares the payload cache, since only the decoder differs."""
+    from .codec import Encoder
+    from .models import BASELINE_FULL, get_model
+
+    plain = Encoder(full.image, full.base, get_model(BASELINE_FULL), full.subsampling)
+    plain._payload = full._payload
+    return plain
+
+
+def choose_decoder(full: Encoder, q: float, progress: Callable[[str], None] | None = None,
+                   ) -> tuple[Encoder, dict]:
+    """Full-resolution mode: keep the network only if it beats the plain decoder on this image
+    (the same codestream, so the classical codec is never lost). Returns (encoder, figures)."""
+    plain = plain_twin(full)
+    figs = {e.model.name: {"bytes": len(e.file_at(q)),
+                           "psnr": round(psnr(e.image, e.reconstruct(q)), 4)}
+            for e in (full, plain)}
+    best = full if figs[full.model.name]["psnr"] > figs[plain.model.name]["psnr"] else plain
+    figs["chosen"] = best.model.name
+    if progress:
+        progress(f"full mode decoder: {figs}")
+    return best, figs
 
 
 def _summary(d: dict) -> str:

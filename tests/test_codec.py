@@ -8,6 +8,7 @@ import torch
 
 import hybridcodec
 from hybridcodec import HybridCodecError, container
+from hybridcodec.adaptation import AdaptConfig
 from hybridcodec.codec import encode_ex
 from hybridcodec.metrics import psnr
 from hybridcodec.models import default_model_name, get_model, save_model
@@ -94,6 +95,12 @@ def test_auto_mode_never_worse_than_the_plain_full_resolution_codec(empty_weight
     assert fig["chosen"] in ("compact", "full-plain")
     if fig["chosen"] == "full-plain":
         assert hybridcodec.info(res.data)["model"] == "baseline-full"
+    forced = encode_ex(img, base="jpeg", quality=90, mode="full", adapt=AdaptConfig(steps=2))
+    assert forced.decision["decoder"]["chosen"] == "baseline-full" and forced.mode == "full"
+    assert hybridcodec.info(forced.data)["model"] == "baseline-full"
+    assert forced.decision["kept"] is False  # nothing to adapt in the plain decoder
+    explicit = encode_ex(img, base="jpeg", quality=90, mode="full", model="bad-full")
+    assert hybridcodec.info(explicit.data)["model"] == "bad-full"  # an explicit model is used
 
 
 def test_mode_errors(rgb64, empty_weights):
