@@ -33,7 +33,9 @@ if job == "enhance":
     t = time.perf_counter()
     out = hybridcodec.enhance_jpeg(data)
 else:
-    data = hybridcodec.encode(img, base="jpeg", quality=30, mode="full")
+    from hybridcodec.models import default_model_name
+    data = hybridcodec.encode(img, base="jpeg", quality=30, mode="full",
+                              model=default_model_name("jpeg", "full"))  # the network
     del img
     t = time.perf_counter()
     out = hybridcodec.decode(data)
