@@ -94,20 +94,29 @@ def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, 
     """RecCNN on a decoded compact image (uint8), with an optional weight-update applied; runs
     in tiles of ``tile`` compact pixels (default :func:`auto_tile`) so that memory stays
     bounded at any image size."""
-    x, q = to_tensor(compact), torch.tensor([float(quality)])
+    q = torch.tensor([float(quality)])
     rec = model.net.rec
     params = apply_update(rec, deltas) if deltas else None
+    gray = compact.ndim == 2
+    x = torch.from_numpy(np.ascontiguousarray(compact))  # uint8: converted tile by tile
+    x = x[None, None] if gray else x.permute(2, 0, 1)[None]
 
-    def run(t: torch.Tensor) -> torch.Tensor:
-        return torch.func.functional_call(rec, params, (t, q)) if params else rec(t, q)
+    def run(t: torch.Tensor) -> torch.Tensor:  # uint8 tile in, uint8 tile out
+        f = t.float().div(255)
+        f = f.expand(-1, 3, -1, -1) if gray else f
+        y = torch.func.functional_call(rec, params, (f, q)) if params else rec(f, q)
+        y = y.clamp(0, 1)
+        y = y.mean(1, keepdim=True) if gray else y
+        return y.mul(255).round().to(torch.uint8)
 
-    # receptive field of the residual branch (in its input's pixels), plus bicubic's 2-pixel
-    # support on the compact side
+    # receptive field of the network (output pixels), plus bicubic's 2-pixel support on the
+    # compact side
     margin = (-(-rec.radius // 2) + 3) if rec.scale == 2 else rec.radius + 1
     out = run_tiled(run, x, scale=Fraction(rec.scale), margin=margin,
                     tile=tile or auto_tile(rec), align=rec.s2d,
                     progress=_tile_progress("RecCNN", progress))
-    return to_uint8(out, 1 if compact.ndim == 2 else 3)[:height, :width]
+    arr = out[0].permute(1, 2, 0).numpy()
+    return np.ascontiguousarray(arr[:height, :width, 0] if gray else arr[:height, :width])
 
 
 @torch.no_grad()

@@ -66,30 +66,47 @@ def _down(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
     return p.reshape(p.shape[0] // fy, fy, p.shape[1] // fx, fx).mean(axis=(1, 3))
 
 
-def project(image: np.ndarray, jpeg: bytes) -> np.ndarray:
+def project(image: np.ndarray, jpeg: bytes, *, strip_rows: int = 256) -> np.ndarray:
     """Project ``image`` (uint8 or float, RGB or gray, the JPEG's size) into the quantisation
-    intervals of ``jpeg``; returns uint8."""
+    intervals of ``jpeg``; returns uint8. Works in strips of whole MCU rows (about
+    ``strip_rows`` pixels), so memory stays bounded at any size; blocks are independent, so the
+    result does not depend on the strip height."""
     d = read_coefficients(jpeg)
-    img = np.asarray(image, np.float64)
+    img = np.asarray(image)
     gray = img.ndim == 2
     if img.shape[:2] != (d.height, d.width):
         raise HybridCodecError(f"image is {img.shape[:2]}, the JPEG is {(d.height, d.width)}")
     coefs = [d.Y] if (gray or not d.has_chrominance) else [d.Y, d.Cb, d.Cr]
-    ycc = img[:, :, None] if gray else img @ _RGB2YCC.T + np.array([0.0, 128.0, 128.0])
-    if not gray and not d.has_chrominance:
-        ycc = ycc[:, :, :1]
     samp = np.asarray(d.samp_factor).reshape(-1, 2)
-    vmax, hmax = samp[:, 0].max(), samp[:, 1].max()
+    vmax, hmax = int(samp[:, 0].max()), int(samp[:, 1].max())
+    qts = [np.asarray(d.get_component_qt(c), np.float64) for c in range(len(coefs))]
+    mcu = 8 * vmax
+    rows = max(mcu, strip_rows // mcu * mcu)
+    out = np.empty(img.shape, np.uint8)
+    for y0 in range(0, img.shape[0], rows):
+        y1 = min(y0 + rows, img.shape[0])
+        strip = np.asarray(img[y0:y1], np.float64)
+        out[y0:y1] = _project_strip(strip, y0, coefs, qts, samp, vmax, hmax, gray)
+    return out
+
+
+def _project_strip(img: np.ndarray, y0: int, coefs: list, qts: list, samp: np.ndarray,
+                   vmax: int, hmax: int, gray: bool) -> np.ndarray:
+    ycc = img[:, :, None] if gray else img @ _RGB2YCC.T + np.array([0.0, 128.0, 128.0])
+    if not gray and len(coefs) == 1:
+        ycc = ycc[:, :, :1]
     out = ycc.copy()
     for c, coef in enumerate(coefs):
-        q = np.asarray(d.get_component_qt(c), np.float64)
-        fy, fx = int(vmax // samp[c, 0]), int(hmax // samp[c, 1])
+        fy, fx = vmax // int(samp[c, 0]), hmax // int(samp[c, 1])
+        b0 = y0 // (8 * fy)  # the strip starts on an MCU row, so on a block row of every plane
+        b1 = b0 + -(-img.shape[0] // (8 * fy))
+        coef = coef[b0:b1]
         plane = ycc[:, :, c]
         if fy == fx == 1:
-            out[:, :, c] = _project_plane(plane, coef, q)
+            out[:, :, c] = _project_plane(plane, coef, qts[c])
             continue
         low = _down(plane, fy, fx)
-        corr = _project_plane(low, coef, q) - low
+        corr = _project_plane(low, coef, qts[c]) - low
         up = np.repeat(np.repeat(corr, fy, axis=0), fx, axis=1)
         out[:, :, c] = plane + up[: plane.shape[0], : plane.shape[1]]
     if gray:

@@ -1,16 +1,20 @@
 """Quantisation-constraint projection: consistent with the JPEG file, and it repairs a blur."""
 
+import io
 from pathlib import Path
 
 import cv2
 import imagecodecs
 import numpy as np
 import pytest
+from PIL import Image
 
 from hybridcodec import HybridCodecError
 from hybridcodec.imageio import read_image
 from hybridcodec.metrics import psnr
 from hybridcodec.quantconstraint import project
+
+from .conftest import make_image
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "kodim23.png"
 
@@ -51,3 +55,15 @@ def test_size_mismatch_and_bad_jpeg(photo):
         project(photo[:16], jpeg)
     with pytest.raises(HybridCodecError):
         project(photo, b"\xff\xd8not a jpeg")
+
+
+@pytest.mark.parametrize("subsampling", [0, 2])  # Pillow: 0 = 4:4:4, 2 = 4:2:0
+def test_strips_give_the_same_result(subsampling):
+    img = make_image(83, 61, seed=7)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=20, subsampling=subsampling)
+    noisy = np.clip(img.astype(int) + np.random.default_rng(0).integers(-9, 10, img.shape),
+                    0, 255).astype(np.uint8)
+    whole = project(noisy, buf.getvalue(), strip_rows=10_000)
+    assert np.array_equal(project(noisy, buf.getvalue(), strip_rows=16), whole)
+    assert np.array_equal(project(noisy, buf.getvalue(), strip_rows=40), whole)
