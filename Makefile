@@ -25,7 +25,7 @@ venv: $(STAMP) ## Create .venv and install (torch pinned first)
 
 demo: $(STAMP) ## Compress the bundled sample with --base jpeg2000, decompress, print bpp and PSNR
 	@mkdir -p build
-	$(BIN)/hybridcodec compress samples/kodim23.png build/demo.hyc --base jpeg2000 --bpp 0.25 --force
+	$(BIN)/hybridcodec compress samples/kodim23.png build/demo.hyc --base jpeg2000 --bpp 0.25 --force -v
 	$(BIN)/hybridcodec info build/demo.hyc
 	$(BIN)/hybridcodec decompress build/demo.hyc build/demo.png --force
 	$(BIN)/hybridcodec psnr samples/kodim23.png build/demo.png --bits build/demo.hyc
