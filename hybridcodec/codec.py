@@ -152,6 +152,15 @@ class Encoder:
         self.x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if odd else x
         self._payload: dict[float, bytes] = {}
 
+    def twin(self, model: Model) -> Encoder:
+        """An encoder for the same image with another model. Full-resolution encoders share
+        their coded payloads (the base codec codes the image itself, only the decoder
+        differs); compact ones do not (each ComCNN makes its own compact image)."""
+        other = Encoder(self.image, self.base, model, self.subsampling, self.progress)
+        if self.resolution == other.resolution == "full":
+            other._payload = self._payload
+        return other
+
     def payload(self, quality: float) -> bytes:
         q = self.base.check_quality(quality)
         if q not in self._payload:

@@ -200,14 +200,10 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
 
 
 def plain_twin(full: Encoder) -> Encoder:
-    """An encoder for the same full-resolution codestreams with the plain decoder
-    (``baseline-full``); it shares the payload cache, since only the decoder differs."""
-    from .codec import Encoder
+    """The same full-resolution codestreams with the plain decoder (``baseline-full``)."""
     from .models import BASELINE_FULL, get_model
 
-    plain = Encoder(full.image, full.base, get_model(BASELINE_FULL), full.subsampling)
-    plain._payload = full._payload
-    return plain
+    return full.twin(get_model(BASELINE_FULL))
 
 
 def choose_decoder(full: Encoder, q: float, progress: Callable[[str], None] | None = None,
