@@ -30,6 +30,18 @@ def gray() -> np.ndarray:
 
 
 @pytest.fixture
+def photos(tmp_path):
+    """A folder of four small training photos (PNG)."""
+    from PIL import Image
+
+    d = tmp_path / "photos"
+    d.mkdir()
+    for i in range(4):
+        Image.fromarray(make_image(64, 72, seed=i)).save(d / f"{i}.png")
+    return d
+
+
+@pytest.fixture
 def empty_weights(tmp_path, monkeypatch):
     """A weights folder with no models installed (only the built-in baseline)."""
     d = tmp_path / "weights"

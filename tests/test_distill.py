@@ -4,7 +4,6 @@ import json
 
 import pytest
 import torch
-from PIL import Image
 
 import hybridcodec
 from hybridcodec import HybridCodecError
@@ -16,11 +15,8 @@ from .conftest import make_image
 
 
 @pytest.fixture
-def setup(tmp_path):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(4):
-        Image.fromarray(make_image(64, 72, seed=i)).save(d / f"{i}.png")
+def setup(tmp_path, photos):
+    d = photos
     torch.manual_seed(0)
     teacher = HybridNet(NetConfig(4, 4, 8, True, (5.0, 95.0)))
     with torch.no_grad():

@@ -8,13 +8,11 @@ import time
 import pytest
 import torch
 import torch.multiprocessing as mp
-from PIL import Image
 
 from hybridcodec import HybridCodecError
 from hybridcodec.distributed import SparseState
 from hybridcodec.training import TrainConfig, train
 
-from .conftest import make_image
 
 
 def _port() -> int:
@@ -32,15 +30,6 @@ def _worker(rank: int, world: int, port: int, cfg: dict) -> None:
 
 def _spawn(cfg: dict, world: int = 2, join: bool = True):
     return mp.spawn(_worker, args=(world, _port(), cfg), nprocs=world, join=join)
-
-
-@pytest.fixture
-def photos(tmp_path):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(4):
-        Image.fromarray(make_image(64, 72, seed=i)).save(d / f"{i}.png")
-    return d
 
 
 def _cfg(photos, out, **kw) -> dict:

@@ -4,21 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from hybridcodec.models import load_model
 from hybridcodec.training import TrainConfig, train
 
 from .conftest import make_image
-
-
-@pytest.fixture
-def photos(tmp_path):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(4):
-        Image.fromarray(make_image(64, 72, seed=i)).save(d / f"{i}.png")
-    return d
 
 
 def _cfg(photos, out, **kw):
