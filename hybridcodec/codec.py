@@ -151,6 +151,7 @@ class Encoder:
         odd = model.net.config.scale == 2 and (h % 2 or w % 2)
         self.x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if odd else x
         self._payload: dict[float, bytes] = {}
+        self._recon: dict[float, np.ndarray] = {}
 
     def twin(self, model: Model) -> Encoder:
         """An encoder for the same image with another model. Full-resolution encoders share
@@ -183,8 +184,15 @@ class Encoder:
         return self.base.decode(self.payload(quality))
 
     def reconstruct(self, quality: float, deltas: dict[int, np.ndarray] | None = None) -> np.ndarray:
+        """The decoder's output at ``quality`` (cached without an update: the mode, decoder
+        and update decisions all compare against it)."""
         h, w = self.image.shape[:2]
-        return reconstruct(self.model, self.decoded_compact(quality), quality, h, w, deltas)
+        if deltas:
+            return reconstruct(self.model, self.decoded_compact(quality), quality, h, w, deltas)
+        q = self.base.check_quality(quality)
+        if q not in self._recon:
+            self._recon[q] = reconstruct(self.model, self.decoded_compact(q), q, h, w)
+        return self._recon[q]
 
 
 @dataclass(frozen=True)

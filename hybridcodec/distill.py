@@ -34,10 +34,9 @@ from torch import nn
 
 from .basecodecs import get_base
 from .errors import HybridCodecError
-from .imageio import list_images, read_image
 from .models import get_model, save_model
 from .networks import HybridNet, NetConfig
-from .training import PatchSampler, codec_roundtrip_batch, sample_qualities, validate
+from .training import codec_roundtrip_batch, sample_qualities, training_data, validate
 
 __all__ = ["DistillConfig", "distill", "PASSES"]
 
@@ -111,13 +110,7 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     name = cfg.name or f"{teacher.name}-fast"
     ckpt_path, log_path = out / "checkpoint.pt", out / "log.jsonl"
 
-    files = list_images(cfg.data)
-    if len(files) <= cfg.val_images:
-        raise HybridCodecError(f"need more than {cfg.val_images} images in {cfg.data}")
-    sampler = PatchSampler([read_image(f, rgb=True) for f in files[: -cfg.val_images]],
-                           cfg.patch, cfg.seed)
-    val = [read_image(f, rgb=True)[:256, :256] for f in files[-cfg.val_images :]]
-    val_t = torch.from_numpy(np.stack(val)).permute(0, 3, 1, 2).float().div(255)
+    sampler, val_t = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
 
     torch.manual_seed(cfg.seed)
     scfg = NetConfig(tcfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, tcfg.anchors,

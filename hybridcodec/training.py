@@ -42,7 +42,7 @@ from .models import save_model
 from .distributed import DistContext, SparseState, dense_hook, setup, shutdown, sparse_hook
 from .networks import HybridNet, NetConfig
 
-__all__ = ["TrainConfig", "train", "sample_qualities", "codec_roundtrip_batch"]
+__all__ = ["TrainConfig", "train", "sample_qualities", "codec_roundtrip_batch", "training_data"]
 
 
 @dataclass
@@ -154,6 +154,23 @@ class PatchSampler:
         return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255
 
 
+def training_data(data: str, val_images: int, patch: int, seed: int,
+                  ) -> tuple[PatchSampler, torch.Tensor]:
+    """The patch sampler over the training photos and the validation crops (the central 256 x
+    256 of the last ``val_images`` photos, held out), as (N, 3, 256, 256) floats in [0, 1]."""
+    files = list_images(data)
+    if len(files) <= val_images:
+        raise HybridCodecError(f"need more than {val_images} images in {data}")
+    sampler = PatchSampler([read_image(f, rgb=True) for f in files[:-val_images]], patch, seed)
+    val = []
+    for f in files[-val_images:]:
+        im = read_image(f, rgb=True)
+        h, w = (im.shape[0] // 2) * 2, (im.shape[1] // 2) * 2
+        cy, cx = max(h // 2 - 128, 0), max(w // 2 - 128, 0)
+        val.append(im[cy : cy + 256, cx : cx + 256])
+    return sampler, torch.from_numpy(np.stack(val)).permute(0, 3, 1, 2).float().div(255)
+
+
 # --------------------------------------------------------------------------- validation
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     mse = F.mse_loss(a.clamp(0, 1), b).item()
@@ -232,18 +249,8 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
     name = cfg.name or f"hyc-{cfg.base}"
     ckpt_path, log_path = out / "checkpoint.pt", out / "log.jsonl"
 
-    files = list_images(cfg.data)
-    if len(files) <= cfg.val_images:
-        raise HybridCodecError(f"need more than {cfg.val_images} images in {cfg.data}")
-    val_files, train_files = files[-cfg.val_images :], files[: -cfg.val_images]
-    sampler = PatchSampler([read_image(f, rgb=True) for f in train_files], cfg.patch, cfg.seed)
-    val = []
-    for f in val_files:
-        im = read_image(f, rgb=True)
-        h, w = (im.shape[0] // 2) * 2, (im.shape[1] // 2) * 2
-        cy, cx = h // 2 - 128, w // 2 - 128
-        val.append(im[max(cy, 0) : max(cy, 0) + 256, max(cx, 0) : max(cx, 0) + 256])
-    val_t = torch.from_numpy(np.stack(val)).permute(0, 3, 1, 2).float().div(255).to(dev)
+    sampler, val_t = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
+    val_t = val_t.to(dev)
 
     netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors,
                        scale=2 if cfg.mode == "compact" else 1, s2d=cfg.s2d,
