@@ -7,7 +7,7 @@ Each entry records the architecture and sizes, base codec, the exact training co
 steps, wall time, device, sha256 and (once `make bench` has run) the Kodak figures taken from
 experiments/results/bench_kodak_summary.csv and bench_kodak.csv. Each model becomes the default
 of its base codec and mode (manifest key ``<base>`` for compact models, ``<base>-full`` for
-full-resolution ones).
+full-resolution ones, plus ``-fast`` for students of ``hybridcodec distill``).
 """
 import csv
 import hashlib
@@ -30,9 +30,15 @@ FLAGS = {"data": None, "base": "--base", "name": "--name", "budget_s": "--budget
          "seed": "--seed", "mode": "--mode", "s2d": "--s2d"}
 
 
-def command(cfg: dict) -> str:
-    parts = ["hybridcodec", "train", cfg["data"]]
-    for key, flag in FLAGS.items():
+DISTILL_FLAGS = {"data": None, "teacher": "--teacher", "name": "--name", "budget_s": "--budget",
+                 "rec_depth": "--rec-depth", "rec_width": "--rec-width", "s2d": "--s2d",
+                 "beta": "--beta", "patch": "--patch", "batch": "--batch", "lr": "--lr",
+                 "threads": "--threads", "out": "--out", "seed": "--seed"}
+
+
+def command(cfg: dict, distilled: bool = False) -> str:
+    parts = ["hybridcodec", "distill" if distilled else "train", cfg["data"]]
+    for key, flag in (DISTILL_FLAGS if distilled else FLAGS).items():
         if flag and key in cfg:
             parts += [flag, str(cfg[key])]
     return " ".join(parts)
@@ -85,10 +91,22 @@ def main(argv: list[str]) -> None:
         model = load_model(src)
         dst = WEIGHTS / f"{model.name}.pt"
         shutil.copyfile(src, dst)
-        meta, cfg = model.meta, model.meta["train_config"]
+        meta = model.meta
+        distilled = "distill_config" in meta
+        cfg = meta["distill_config"] if distilled else meta["train_config"]
         net = model.net.config
         full = net.scale == 1
-        if full:
+        if distilled:
+            deviations = [
+                f"Fast decoder (issue 5): student of {meta['teacher']} by three-pass knowledge "
+                "distillation (Fu et al. 2024: teacher outputs; + middle-layer features through "
+                "a 1x1 adapter, dropped after; ground truth); the teacher's ComCNN is kept",
+                f"RecCNN {net.rec_depth}x{net.rec_width} on the space-to-depth image "
+                f"(pixel_unshuffle by {net.s2d}, residual back through pixel_shuffle)",
+                "RecCNN residual branch last layer zero-initialised (the classical baseline at "
+                "step 0)",
+            ]
+        elif full:
             deviations = [
                 "Full-resolution mode (issue 4): no ComCNN, RecCNN removes the base codec's "
                 "artifacts from the decoded image itself",
@@ -116,16 +134,18 @@ def main(argv: list[str]) -> None:
                              "parameters": sum(p.numel() for p in model.net.parameters()),
                              "macs_per_pixel": macs_per_pixel(net)},
             "deviations_from_paper": deviations,
-            "training_command": command(cfg),
+            "training_command": command(cfg, distilled),
             "data": cfg["data"] + f" (last {cfg['val_images']} images held out for validation)",
             "steps": meta["steps"],
             "train_seconds": meta["train_seconds"],
-            "device": meta["device"] + " (2-core AVX2 CPU, 1 thread)",
+            "device": meta.get("device", "cpu") + " (2-core AVX2 CPU, 1 thread)",
             "validation_psnr_db": meta["val_psnr"],
             "validation_psnr_db_at_step_0": baseline_validation(cfg),
+            **({"teacher": meta["teacher"]} if distilled else {}),
             "sha256": hashlib.sha256(dst.read_bytes()).hexdigest(),
         }
-        man["defaults"][f"{model.base}-full" if full else model.base] = model.name
+        key = f"{model.base}-full" if full else model.base
+        man["defaults"][key + ("-fast" if distilled else "")] = model.name
     for name, entry in man["models"].items():
         entry["kodak"] = kodak_figures(name, entry["base"], entry.get("mode") == "full")
     man_path.write_text(json.dumps(man, indent=2) + "\n")

@@ -7,7 +7,10 @@ compact mode's classical baseline), ``hybrid-<base>`` (compact mode, ComCNN/RecC
 ``auto-<base>`` (``--mode auto`` at the quality: the full-resolution file at that quality sets
 the size, the better of the two modes at that size is kept) and ``full-<base>`` (the
 full-resolution candidate of the same run, i.e. ``--mode full``, timed at the middle quality) and
-``fast-<base>`` (compact mode with the distilled fast decoder, where one is installed).
+``fast-<base>`` (compact mode with the distilled fast decoder, where one is installed). The auto
+and full series use the default profile (``fast``: the distilled students, issue 5); where
+students are installed, ``auto-best-<base>`` and ``full-best-<base>`` give the same decisions made
+with the best profile's networks on the same codestreams (see :func:`_measure_auto`).
 
 PSNR is RGB over the whole image, bpp comes from the real file length (the whole ``.hyc`` file
 for hybrids and baselines, the codestream for plain codecs), and every figure is the mean over
@@ -106,26 +109,56 @@ def _measure_hybrid(series: Series, image: np.ndarray, model: str) -> None:
         series.add(q, 8 * len(data) / pixels, psnr(image, out), t1 - t0, t2 - t1)
 
 
-def _measure_auto(auto: Series, full: Series, image: np.ndarray) -> None:
+def _measure_auto(auto: Series, full: Series, image: np.ndarray,
+                  best: tuple[Series, Series] | None = None) -> None:
+    """``--mode auto`` with the default (fast) profile, its full-resolution candidate, and, with
+    ``best``, the same decision made with the best profile's networks: the students keep their
+    teachers' ComCNN, so both profiles code the very same codestreams at the same qualities and
+    only the decoder (and the choice it leads to) differs."""
     pixels = image.shape[0] * image.shape[1]
+    b = auto.base
+    mid = auto.qualities[len(auto.qualities) // 2]  # --mode full is timed at one quality
+    if best:
+        base = get_base(b)
+        enc_c = codec.Encoder(image, base, get_model(default_model_name(b)), "420")
+        enc_f = codec.Encoder(image, base, get_model(default_model_name(b, "full")), "420")
     for q in auto.qualities:
         t0 = time.perf_counter()
-        res = codec.encode_ex(image, base=auto.base, quality=q, mode="auto")
+        res = codec.encode_ex(image, base=b, quality=q, mode="auto")
         t1 = time.perf_counter()
         out = codec.decode(res.data)
         t2 = time.perf_counter()
         auto.add(q, 8 * len(res.data) / pixels, psnr(image, out), t1 - t0, t2 - t1)
-        f = res.decision["mode"]["full"]  # the full-resolution candidate, exactly as coded
-        enc_s = dec_s = math.nan
-        if q == auto.qualities[len(auto.qualities) // 2]:  # time --mode full at one quality
-            t0 = time.perf_counter()
-            data = codec.encode(image, base=auto.base, quality=q, mode="full",
-                                model=default_model_name(auto.base, "full"))  # the network
-            t1 = time.perf_counter()
-            codec.decode(data)
-            enc_s, dec_s = t1 - t0, time.perf_counter() - t1
-        full.add(q, 8 * f["bytes"] / pixels, f["psnr"], enc_s, dec_s)
-        auto.extra.setdefault(q, []).append(res.decision["mode"]["chosen"])
+        d = res.decision["mode"]
+        auto.extra.setdefault(q, []).append(d["chosen"])
+        f = d["full"]  # the full-resolution candidate, exactly as coded
+        full.add(q, 8 * f["bytes"] / pixels, f["psnr"],
+                 *(_time_full(image, b, q, "fast") if q == mid else (math.nan, math.nan)))
+        if not best:
+            continue
+        auto_best, full_best = best
+        cands = {"full": (len(enc_f.file_at(f["quality"])),
+                          psnr(image, enc_f.reconstruct(f["quality"])))}
+        if "compact" in d:
+            qc = d["compact"]["quality"]
+            cands["compact"] = (len(enc_c.file_at(qc)), psnr(image, enc_c.reconstruct(qc)))
+        if "full-plain" in d:
+            cands["full-plain"] = (d["full-plain"]["bytes"], d["full-plain"]["psnr"])
+        choice = max(cands, key=lambda m: cands[m][1])
+        auto_best.add(q, 8 * cands[choice][0] / pixels, cands[choice][1], math.nan, math.nan)
+        auto_best.extra.setdefault(q, []).append(choice)
+        full_best.add(q, 8 * cands["full"][0] / pixels, cands["full"][1],
+                      *(_time_full(image, b, q, "best") if q == mid else (math.nan, math.nan)))
+
+
+def _time_full(image: np.ndarray, base: str, q: float, profile: str) -> tuple[float, float]:
+    """Encode and decode seconds of ``--mode full`` with the profile's network."""
+    t0 = time.perf_counter()
+    data = codec.encode(image, base=base, quality=q, mode="full",
+                        model=default_model_name(base, "full", profile))
+    t1 = time.perf_counter()
+    codec.decode(data)
+    return t1 - t0, time.perf_counter() - t1
 
 
 def enhancement_table(files: list[Path], say: Callable[[str], None]) -> list[dict]:
@@ -180,10 +213,15 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
             models[f"{b}-fast"] = fast
             series.append((Series(f"fast-{b}", b, sweeps[f"half-{b}"]), fast))
         full_name = default_model_name(b, "full")
+        full_fast = default_model_name(b, "full", "fast")
         if full_name != BASELINE_FULL:
             models[f"{b}-full"] = full_name
             series.append((Series(f"auto-{b}", b, sweeps[f"auto-{b}"]), "auto"))
             series.append((Series(f"full-{b}", b, sweeps[f"auto-{b}"]), "full"))
+            if fast != name or full_fast != full_name:  # the best profile beside the default
+                models[f"{b}-full-fast"] = full_fast
+                series.append((Series(f"auto-best-{b}", b, sweeps[f"auto-{b}"]), "derived"))
+                series.append((Series(f"full-best-{b}", b, sweeps[f"auto-{b}"]), "derived"))
     t_start = time.perf_counter()
     by = {s.name: s for s, _ in series}
     for i, f in enumerate(files):
@@ -192,8 +230,10 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
             if model is None:
                 _measure_plain(s, image)
             elif model == "auto":
-                _measure_auto(s, by[f"full-{s.base}"], image)
-            elif model != "full":
+                best = (by[f"auto-best-{s.base}"], by[f"full-best-{s.base}"]) \
+                    if f"auto-best-{s.base}" in by else None
+                _measure_auto(s, by[f"full-{s.base}"], image, best)
+            elif model not in ("full", "derived"):
                 _measure_hybrid(s, image, model)
         say(f"[{i + 1}/{len(files)}] {f.name} ({time.perf_counter() - t_start:.0f} s)")
     enhance = enhancement_table(files, say) if "jpeg-full" in models else []
@@ -227,7 +267,8 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
     for b in ("jpeg", "jpeg2000"):
         pairs = [(f"naive-{b}", b), (f"hybrid-{b}", b), (f"hybrid-{b}", f"naive-{b}"),
                  (f"full-{b}", b), (f"auto-{b}", b), (f"auto-{b}", f"hybrid-{b}"),
-                 (f"fast-{b}", f"hybrid-{b}")]
+                 (f"fast-{b}", f"hybrid-{b}"), (f"full-{b}", f"full-best-{b}"),
+                 (f"auto-{b}", f"auto-best-{b}"), (f"auto-best-{b}", b)]
         for test, ref in pairs:
             if test not in by or ref not in by:
                 continue
@@ -245,7 +286,7 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
     lines += ["", "Where each network wins or loses (PSNR difference at the same bpp, dB):", "",
               "| codec | bpp | PSNR | vs plain base | vs naive |", "|---|---|---|---|---|"]
     for b in ("jpeg", "jpeg2000"):
-        for kind in ("hybrid", "auto"):
+        for kind in ("hybrid", "auto", "auto-best"):
             if f"{kind}-{b}" not in by:
                 continue
             hy, na, pl = by[f"{kind}-{b}"], by[f"naive-{b}"], by[b]
@@ -283,7 +324,8 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
         if b in by:
             lines.append(f"| {b} (plain) | base codec | - | - | - | "
                          f"{_fmt(by[b].mean_seconds()[1], '.4f')} |")
-    series_of = {"": "hybrid", "-fast": "fast", "-full": "full"}
+    full_best = "full-best" if any(k.endswith("-full-fast") for k in models) else "full"
+    series_of = {"": "hybrid", "-fast": "fast", "-full": full_best, "-full-fast": "full"}
     for key, name in models.items():
         b, _, kind = key.partition("-")
         m = get_model(name)

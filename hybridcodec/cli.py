@@ -296,6 +296,8 @@ def train(
         0.0, help="Under torchrun: send only this fraction of each gradient (0: dense)."),
     sparse_method: str = typer.Option("topk", help="Sparsification: topk or sample."),
     log_every: int = typer.Option(50, help="Steps between two log records."),
+    init: str = typer.Option(
+        "", help="Fine-tune from this model (name or file); added modules start as identity."),
     seed: int = typer.Option(0),
 ) -> None:
     """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
@@ -312,7 +314,7 @@ def train(
                       rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
                       com_grad=com_grad, threads=threads, device=device, seed=seed,
                       sparse_density=sparse_density, sparse_method=sparse_method,
-                      log_every=log_every)
+                      log_every=log_every, init=init)
     try:
         res = run_train(cfg, progress=lambda s: typer.echo(s, err=True))
     except HybridCodecError as exc:

@@ -36,6 +36,7 @@ __all__ = [
     "find_model",
     "default_model_name",
     "save_model",
+    "init_from",
 ]
 
 FORMAT = "hybridcodec-model/1"
@@ -175,3 +176,16 @@ def default_model_name(base: str, resolution: str = "compact", profile: str = "b
     if profile == "fast" and f"{key}-fast" in defaults:
         return defaults[f"{key}-fast"]
     return defaults.get(key, BASELINE if resolution == "compact" else BASELINE_FULL)
+
+
+def init_from(net: HybridNet, model: str) -> None:
+    """Copy a trained model's weights into ``net`` (fine-tuning, e.g. an ablation at equal budget
+    from a shipped model). ``net`` may add modules (they keep their identity initialisation);
+    every tensor of the model must find its counterpart of the same shape."""
+    src = get_model(model).net.state_dict()
+    dst = net.state_dict()
+    bad = [k for k, v in src.items() if k not in dst or dst[k].shape != v.shape]
+    if bad:
+        raise HybridCodecError(f"--init {model}: its architecture does not fit this network "
+                               f"({len(bad)} tensors differ, e.g. {bad[0]})")
+    net.load_state_dict(src, strict=False)

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from .basecodecs import BaseCodec, get_base
 from .errors import HybridCodecError
 from .imageio import list_images, read_image
-from .models import save_model
+from .models import init_from, save_model
 from .distributed import DistContext, SparseState, dense_hook, setup, shutdown, sparse_hook
 from .networks import HybridNet, NetConfig
 
@@ -79,6 +79,7 @@ class TrainConfig:
     sparse_density: float = 0.0  # distributed: 0 = dense all-reduce, else the sparse hook
     sparse_method: str = "topk"  # topk or sample (probability proportional to magnitude)
     log_every: int = 50
+    init: str = ""  # start from this model (name or file); added modules start as identity
     extra: dict = field(default_factory=dict)
 
 
@@ -256,7 +257,10 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
                        scale=2 if cfg.mode == "compact" else 1, s2d=cfg.s2d,
                        hf_width=cfg.hf_width, feature_enh=cfg.feature_enh, deform=cfg.deform)
     torch.manual_seed(cfg.seed)  # the same initial weights in every process and every run
-    net = HybridNet(netcfg).to(dev)
+    net = HybridNet(netcfg)
+    if cfg.init:
+        init_from(net, cfg.init)
+    net = net.to(dev)
     has_com = any(True for _ in net.com.parameters())
     hooks: list[SparseState] = []
     rec_d, com_d = _wrap(net.rec, ctx, cfg, hooks), _wrap(net.com, ctx, cfg, hooks)

@@ -50,3 +50,46 @@ def test_benchmark_auto_full_series_and_enhancement_table(tmp_path, empty_weight
         assert abs(float(e["net"]) - float(e["jpeg"])) < 1e-9
         assert abs(float(e["qf_read"]) - int(e["qf"])) < 1.0
     assert "JPEG enhancement" in report
+
+
+def test_best_profile_series_repeat_the_fast_decision_exactly(tmp_path, empty_weights):
+    """With students installed, auto-best/full-best re-make the auto decision with the teachers
+    on the same codestreams. Here each student is a copy of its teacher, so the derived series
+    must equal the measured ones (PSNR exactly, sizes up to the longer model name)."""
+    import json
+
+    import torch
+
+    from hybridcodec.models import save_model
+    from hybridcodec.networks import HybridNet, NetConfig
+
+    torch.manual_seed(0)
+    nets = {"c": HybridNet(NetConfig(4, 3, 8, True, (5.0, 95.0))),
+            "f": HybridNet(NetConfig(0, 3, 8, True, (5.0, 95.0), scale=1, s2d=2))}
+    models = {}
+    for key, net in nets.items():
+        with torch.no_grad():
+            net.rec.tail.weight.normal_(0, 0.02)
+        for name in (key, f"{key}-fast"):
+            save_model(net, empty_weights / f"{name}.pt", name=name, base="jpeg")
+            models[name] = {"file": f"{name}.pt"}
+    (empty_weights / "MANIFEST.json").write_text(json.dumps(
+        {"models": models, "defaults": {"jpeg": "c", "jpeg-fast": "c-fast", "jpeg-full": "f",
+                                        "jpeg-full-fast": "f-fast"}}))
+    d = tmp_path / "imgs"
+    d.mkdir()
+    Image.fromarray(make_image(40, 56, seed=3)).save(d / "a.png")
+    report = run_benchmark(str(d), out_dir=str(tmp_path / "res"), quick=True)
+    rows = list(csv.DictReader(open(tmp_path / "res" / "bench_imgs.csv")))
+    by = {}
+    for r in rows:
+        by.setdefault(r["codec"], []).append(r)
+    for fast, best in (("auto-jpeg", "auto-best-jpeg"), ("full-jpeg", "full-best-jpeg"),
+                       ("fast-jpeg", "hybrid-jpeg")):
+        assert len(by[fast]) == len(by[best]) > 0
+        for a, b in zip(by[fast], by[best]):
+            assert abs(float(a["psnr"]) - float(b["psnr"])) < 1e-3, (fast, a, b)
+            assert 0 <= float(a["bpp"]) - float(b["bpp"]) < 8 * 10 / (40 * 56), (fast, a, b)
+    summary = {(r["test"], r["reference"]) for r in
+               csv.DictReader(open(tmp_path / "res" / "bench_imgs_summary.csv"))}
+    assert ("auto-jpeg", "auto-best-jpeg") in summary and "c-fast" in report

@@ -63,3 +63,40 @@ def test_resume_and_errors(setup, tmp_path):
         distill(_cfg(d, teacher, out, steps=6))
     with pytest.raises(HybridCodecError, match="at least 3"):
         distill(_cfg(d, teacher, tmp_path / "x", rec_depth=2))
+
+
+def test_full_resolution_teacher_and_adaptation_of_the_student(photos, tmp_path):
+    """A full-resolution teacher distils too, and encode-time adaptation (Lam & Zare) works on
+    the fast students of both modes: the update lowers the error and the decoder applies it."""
+    import numpy as np
+
+    from hybridcodec.adaptation import AdaptConfig, adapt
+    from hybridcodec.basecodecs import get_base
+    from hybridcodec.codec import Encoder, encode_ex, to_tensor
+    from hybridcodec.models import get_model
+
+    torch.manual_seed(0)
+    full = HybridNet(NetConfig(0, 4, 8, True, (5.0, 95.0), scale=1, s2d=2))
+    with torch.no_grad():
+        full.rec.tail.weight.normal_(0, 0.05)
+    save_model(full, tmp_path / "tf.pt", name="teacher-full", base="jpeg")
+    res = distill(_cfg(photos, tmp_path / "tf.pt", tmp_path / "run", steps=6))
+    student = load_model(res["weights"])
+    assert student.net.config.scale == 1 and student.meta["teacher"] == "teacher-full"
+
+    compact_teacher = HybridNet(NetConfig(4, 4, 8, True, (5.0, 95.0)))
+    save_model(compact_teacher, tmp_path / "tc.pt", name="teacher-c", base="jpeg")
+    res_c = distill(_cfg(photos, tmp_path / "tc.pt", tmp_path / "run-c", steps=3))
+    img = make_image(40, 52, seed=4)
+    cfg = AdaptConfig(subset="tail", steps=25, seconds=30, crop=26, crops=1, lr=3e-3)
+    for weights, mode in ((res["weights"], "full"), (res_c["weights"], "compact")):
+        model = get_model(weights)
+        enc = Encoder(img, get_base("jpeg"), model, "420")
+        deltas = adapt(model.net.rec, to_tensor(enc.decoded_compact(15)), enc.x, 15, cfg)
+        before = ((enc.reconstruct(15).astype(float) - img) ** 2).mean()
+        after = ((enc.reconstruct(15, deltas).astype(float) - img) ** 2).mean()
+        assert after < before, mode
+        out = encode_ex(img, base="jpeg", quality=15, mode=mode, model=weights, adapt=cfg)
+        assert out.mode == mode and "kept" in out.decision
+        assert hybridcodec.decode(out.data, model=weights).shape == img.shape
+        assert np.isfinite(before)

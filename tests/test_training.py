@@ -79,3 +79,28 @@ def test_decoder_modules_train_and_load(photos, tmp_path):
                      deform=True))
     cfg = load_model(res["weights"]).net.config
     assert cfg.hf_width == 4 and cfg.feature_enh and cfg.deform
+
+
+def test_init_from_a_model_keeps_its_function_and_adds_identity_modules(photos, tmp_path):
+    import torch
+
+    from hybridcodec.errors import HybridCodecError
+    from hybridcodec.models import init_from
+    from hybridcodec.networks import HybridNet
+
+    first = train(_cfg(photos, tmp_path / "a", steps=4))["weights"]
+    plain = load_model(first).net.eval()
+    torch.manual_seed(1)
+    x, q = torch.rand(1, 3, 32, 32), torch.tensor([50.0])
+    for extra in ({"hf_width": 4}, {"feature_enh": True}, {"deform": True}):
+        net = HybridNet(type(plain.config)(**{**plain.config.__dict__, **extra}))
+        init_from(net, first)
+        assert torch.allclose(net.eval()(x, q), plain(x, q), atol=1e-6), extra
+    wider = HybridNet(type(plain.config)(**{**plain.config.__dict__, "rec_width": 8}))
+    with pytest.raises(HybridCodecError, match="does not fit"):
+        init_from(wider, first)
+    # a fine-tuning run starts from the model's validation figures, not the baseline's
+    res = train(_cfg(photos, tmp_path / "b", steps=2, init=first, hf_width=4))
+    start = json.loads(open(tmp_path / "b" / "log.jsonl").readline())["val_psnr"]
+    first_end = json.loads(open(tmp_path / "a" / "log.jsonl").readlines()[-1])["val_psnr"]
+    assert start == first_end and res["steps"] == 2
