@@ -7,9 +7,10 @@ TORCH  := torch==2.13.0
 DATA   ?= ../shared/data
 BUDGET ?= 5400
 FULL_BUDGET ?= 4500
+FAST_BUDGET ?= 1500
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv demo test bench train train-full clean
+.PHONY: help venv demo test bench train train-full distill ablation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +55,19 @@ train-full: $(STAMP) ## Train the full-resolution models (issue 4) on $(DATA)/tr
 	done; wait
 	$(BIN)/python experiments/register_models.py runs/jpeg-full-v1/hyc-jpeg-full-v1.pt \
 	  runs/jpeg2000-full-v1/hyc-jpeg2000-full-v1.pt
+
+distill: $(STAMP) ## Distil the fast decoders (issue 5) from the shipped models, 2 at a time
+	@mkdir -p runs
+	for t in jpeg jpeg2000 jpeg-full jpeg2000-full; do \
+	  $(BIN)/hybridcodec distill $(DATA)/train --teacher hyc-$$t-v1 --name hyc-$$t-fast-v1 \
+	    --budget $(FAST_BUDGET) --threads 1 --out runs/$$t-fast-v1 > runs/$$t-fast-v1.log 2>&1 & \
+	  if [ $$t = jpeg2000 ]; then wait; fi; \
+	done; wait
+	$(BIN)/python experiments/register_models.py $(foreach t,jpeg jpeg2000 jpeg-full jpeg2000-full,runs/$(t)-fast-v1/hyc-$(t)-fast-v1.pt)
+
+ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/without each module
+	$(BIN)/python experiments/module_ablation.py $(DATA)/train $(DATA)/kodak --base jpeg \
+	  --budget 480 --init hyc-jpeg-v1 --lr 2e-4 --jobs 2 --threads 1 --variants none,hf,fem,deform
 
 clean: ## Remove build outputs (keeps .venv and runs/)
 	rm -rf build .pytest_cache

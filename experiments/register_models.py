@@ -55,30 +55,40 @@ def baseline_validation(cfg: dict) -> dict:
     return {}
 
 
-def kodak_figures(name: str, base: str, full: bool) -> dict:
+def kodak_figures(name: str, base: str, full: bool, fast: bool) -> dict:
+    """The model's figures in the last bench: its series (``hybrid-``/``fast-`` for compact
+    models; ``full-``/``auto-`` for the default full-resolution decoder, ``full-best-``/
+    ``auto-best-`` for the teacher where students are installed), BD-rates and RD points."""
     summ, pts = RESULTS / "bench_kodak_summary.csv", RESULTS / "bench_kodak.csv"
     if not summ.exists() or not pts.exists():
         return {}
+    rows = list(csv.DictReader(open(pts)))
+    codecs = {r["codec"] for r in rows}
+    if not full:
+        series = (f"fast-{base}",) if fast else (f"hybrid-{base}",)
+    elif fast or f"full-best-{base}" not in codecs:
+        series = (f"full-{base}", f"auto-{base}")
+    else:
+        series = (f"full-best-{base}", f"auto-best-{base}")
     out = {"source": "make bench (experiments/results/bench_kodak*.csv)"}
-    series = (f"full-{base}", f"auto-{base}") if full else (f"hybrid-{base}",)
     for row in csv.DictReader(open(summ)):
         if row["test"] in series:
             key = f"{row['test']}_bd_rate_vs_{row['reference']}"
             out[key + "_overlap_pct"] = round(float(row["bd_rate_overlap"]), 2)
             out[key + f"_window_{row['window_bpp']}_pct"] = round(float(row["bd_rate_window"]), 2)
+            out[key.replace("bd_rate", "bd_psnr") + "_db"] = round(float(row["bd_psnr_db"]), 3)
     enh = RESULTS / "bench_kodak_enhance.csv"
-    if full and base == "jpeg" and enh.exists():
+    if full and not fast and base == "jpeg" and enh.exists():
         out["enhancement"] = [{k: round(float(v), 3) for k, v in r.items()}
                               for r in csv.DictReader(open(enh))]
-    rows = [r for r in csv.DictReader(open(pts))
-            if r["model"] == name or (full and r["codec"] == f"full-{base}")]
-    if rows and full:
-        out["rd_points_full_mode"] = [{"quality": float(r["quality"]), "bpp": float(r["bpp"]),
-                                       "psnr": float(r["psnr"])} for r in rows]
-    elif rows:
-        out["rd_points"] = [{"quality": float(r["quality"]), "bpp": float(r["bpp"]),
-                             "psnr": float(r["psnr"])} for r in rows]
-        out["decode_s_per_image"] = round(sum(float(r["dec_s"]) for r in rows) / len(rows), 3)
+    rows = [r for r in rows if r["codec"] == series[0]]
+    if rows:
+        out["rd_points_full_mode" if full else "rd_points"] = [
+            {"quality": float(r["quality"]), "bpp": float(r["bpp"]), "psnr": float(r["psnr"])}
+            for r in rows]
+        dec = [float(r["dec_s"]) for r in rows if r["dec_s"] not in ("", "nan")]
+        if dec:
+            out["decode_s_per_image"] = round(sum(dec) / len(dec), 3)
     return out
 
 
@@ -147,7 +157,8 @@ def main(argv: list[str]) -> None:
         key = f"{model.base}-full" if full else model.base
         man["defaults"][key + ("-fast" if distilled else "")] = model.name
     for name, entry in man["models"].items():
-        entry["kodak"] = kodak_figures(name, entry["base"], entry.get("mode") == "full")
+        entry["kodak"] = kodak_figures(name, entry["base"], entry.get("mode") == "full",
+                                       "teacher" in entry)
     man_path.write_text(json.dumps(man, indent=2) + "\n")
     print(f"wrote {man_path} ({', '.join(man['models'])})")
 

@@ -166,6 +166,8 @@ def enhance(
     output: str = typer.Option(..., "--output", "-o",
                                help="Output file (one input), folder (several), or -."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Enhancement model."),
+    profile: str = typer.Option(
+        "best", help="best (the full network) or fast (its distilled student, where installed)."),
     project: bool = typer.Option(True, help="Project into the file's quantisation intervals."),
     fmt: str = typer.Option("png", "--format", help="Extension for outputs in a folder."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing outputs."),
@@ -188,7 +190,7 @@ def enhance(
     failed = 0
     for f in tqdm(files, disable=len(files) < 2, unit="img", file=sys.stderr):
         try:
-            res = enhance_jpeg_ex(_read_input(f), model=model, project=project)
+            res = enhance_jpeg_ex(_read_input(f), model=model, project=project, profile=profile)
             if output == "-":
                 _write_output("-", encode_image_file(res.image, "PNG",
                                                      icc_profile=res.icc_profile), [f], force)

@@ -43,9 +43,15 @@ class EnhanceResult:
     model: str
 
 
-def default_enhance_model() -> str:
-    """Registry name of the shipped full-resolution JPEG model (``defaults["jpeg-full"]``)."""
-    name = manifest().get("defaults", {}).get("jpeg-full")
+def default_enhance_model(profile: str = "best") -> str:
+    """Registry name of the shipped full-resolution JPEG model (``defaults["jpeg-full"]``, or
+    its distilled student ``defaults["jpeg-full-fast"]`` for ``profile="fast"`` where one is
+    installed). Enhancement defaults to ``best``: it runs once per photo, for quality."""
+    if profile not in ("fast", "best"):
+        raise HybridCodecError(f"profile must be fast or best, got {profile!r}")
+    defaults = manifest().get("defaults", {})
+    name = defaults.get("jpeg-full-fast") if profile == "fast" else None
+    name = name or defaults.get("jpeg-full")
     if name is None:
         raise HybridCodecError("no JPEG enhancement model is installed (weights/MANIFEST.json "
                                "has no 'jpeg-full' default); pass model=")
@@ -83,7 +89,7 @@ def _decode(data: bytes, info: JpegInfo) -> np.ndarray:
 
 
 def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | None = None,
-                    project: bool = True,
+                    project: bool = True, profile: str = "best",
                     progress: Callable[[str], None] | None = None) -> EnhanceResult:
     """Enhance a JPEG (bytes or path); returns the image and the file's quality and profile."""
     from .quantconstraint import project as qc_project
@@ -91,7 +97,7 @@ def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | 
     data = _read(data_or_path)
     info = parse_jpeg(data)
     decoded = _decode(data, info)
-    m: Model = get_model(model or default_enhance_model())
+    m: Model = get_model(model or default_enhance_model(profile))
     if m.net.config.scale != 1 or m.net.rec.depth == 0:
         raise HybridCodecError(f"model {m.name!r} is not a full-resolution enhancement model")
     h, w = decoded.shape[:2]
@@ -103,10 +109,10 @@ def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | 
 
 
 def enhance_jpeg(data_or_path: bytes | str | os.PathLike, /, *, model: str | None = None,
-                 project: bool = True) -> np.ndarray:
+                 project: bool = True, profile: str = "best") -> np.ndarray:
     """Remove the artifacts of a JPEG file (bytes or path) with no re-encode; returns uint8
     (H, W, 3) or (H, W), upright (EXIF orientation applied)."""
-    return enhance_jpeg_ex(data_or_path, model=model, project=project).image
+    return enhance_jpeg_ex(data_or_path, model=model, project=project, profile=profile).image
 
 
 def enhance_to_pil(data_or_path: bytes | str | os.PathLike, /, **kw):

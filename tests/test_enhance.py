@@ -99,3 +99,18 @@ def test_cli_batch_folder_and_bad_file(identity_model, tmp_path):
     r = subprocess.run([sys.executable, "-m", "hybridcodec", "enhance", "-", "-o", "-"],
                        input=(src / "p0.jpg").read_bytes(), capture_output=True, timeout=120)
     assert r.returncode == 0 and r.stdout[:4] == b"\x89PNG"
+
+
+def test_profiles_pick_the_student_and_fall_back(identity_model):
+    data = _jpeg(make_image(24, 32), quality=40)
+    assert enhance_jpeg_ex(data, profile="fast").model == "tiny-full"  # no student: the network
+    net = HybridNet(NetConfig(0, 3, 4, True, (5.0, 95.0), scale=1, s2d=2))
+    save_model(net, identity_model / "fast.pt", name="tiny-full-fast", base="jpeg")
+    man = json.loads((identity_model / "MANIFEST.json").read_text())
+    man["models"]["tiny-full-fast"] = {"file": "fast.pt"}
+    man["defaults"]["jpeg-full-fast"] = "tiny-full-fast"
+    (identity_model / "MANIFEST.json").write_text(json.dumps(man))
+    assert enhance_jpeg_ex(data, profile="fast").model == "tiny-full-fast"
+    assert enhance_jpeg_ex(data).model == "tiny-full"  # enhancement defaults to best
+    with pytest.raises(HybridCodecError, match="profile"):
+        enhance_jpeg_ex(data, profile="quick")
