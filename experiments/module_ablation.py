@@ -64,18 +64,21 @@ def train_all(a: argparse.Namespace, variants: list[str]) -> dict[str, Path]:
 
 
 def evaluate(weights: str, base: str, files: list[Path]) -> dict:
-    bpp, ps, dec = {q: [] for q in SWEEP[base]}, {q: [] for q in SWEEP[base]}, []
+    bpp, ps, dec, enc = {q: [] for q in SWEEP[base]}, {q: [] for q in SWEEP[base]}, [], []
     for f in files:
         img = read_image(f, rgb=True)
         for q in SWEEP[base]:
+            t0 = time.perf_counter()
             data = codec.encode(img, base=base, quality=q, mode="compact", model=weights)
+            enc.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             out = codec.decode(data, model=weights)
             dec.append(time.perf_counter() - t0)
             bpp[q].append(8 * len(data) / img[..., 0].size)
             ps[q].append(psnr(img, out))
     return {"bpp": [float(np.mean(bpp[q])) for q in SWEEP[base]],
-            "psnr": [float(np.mean(ps[q])) for q in SWEEP[base]], "dec_s": float(np.mean(dec))}
+            "psnr": [float(np.mean(ps[q])) for q in SWEEP[base]], "dec_s": float(np.mean(dec)),
+            "enc_s": float(np.mean(enc))}
 
 
 def main() -> None:
@@ -110,6 +113,7 @@ def main() -> None:
                      "bd_psnr_vs_none_db": round(bd_psnr(ref["bpp"], ref["psnr"], r["bpp"],
                                                          r["psnr"]), 3),
                      "decode_s_per_image": round(r["dec_s"], 3),
+                     "encode_s_per_image": round(r["enc_s"], 3),
                      "psnr_points": " ".join(f"{p:.3f}" for p in r["psnr"]),
                      "bpp_points": " ".join(f"{b:.4f}" for b in r["bpp"])})
         print(rows[-1], flush=True)

@@ -134,7 +134,7 @@ def get_model(name_or_path: str) -> Model:
     entry = manifest().get("models", {}).get(name_or_path)
     if entry is not None:
         return load_model(weights_dir() / entry["file"])
-    if os.path.sep in name_or_path or name_or_path.endswith(".pt"):
+    if os.path.sep in name_or_path or name_or_path.endswith(".pt") or Path(name_or_path).is_file():
         return load_model(name_or_path)
     names = ", ".join([*_BUILTIN, *manifest().get("models", {})])
     raise HybridCodecError(f"model {name_or_path!r} is not installed (installed: {names})")
@@ -142,11 +142,12 @@ def get_model(name_or_path: str) -> Model:
 
 def find_model(name: str, digest: bytes, path: str | os.PathLike | None = None) -> Model:
     """The installed model with this identity, as stored in a file; an error names it if absent.
-    ``path`` offers a model file to use instead of the registry (its identity must match)."""
+    ``path`` offers a model (a file, or a registry name like the encoder's ``model=``) to use
+    instead of the file's; its identity must match."""
     if name in _BUILTIN and digest == _ZERO_HASH:
         return _BUILTIN[name]()
     if path is not None:
-        model = load_model(path)
+        model = get_model(str(path))
         if (model.name, model.digest) != (name, digest):
             raise HybridCodecError(f"file needs model {name!r} with weights {digest.hex()}, "
                                    f"but {path} is {model.name!r} {model.digest.hex()}")

@@ -27,7 +27,7 @@ def png(tmp_path) -> Path:
 
 def test_compress_info_decompress(png, tmp_path):
     hyc, out = tmp_path / "a.hyc", tmp_path / "out.png"
-    r = run("compress", png, hyc, "--base", "jpeg2000", "--bpp", "0.8")
+    r = run("compress", png, hyc, "--base", "jpeg2000", "--bpp", "1.2")
     assert r.returncode == 0, r.stderr
     assert b"bpp" in r.stderr
     r = run("info", hyc)

@@ -203,3 +203,20 @@ def test_profiles_pick_the_student_and_fall_back(rgb64, empty_weights):
     assert default_model_name("jpeg", "full", "fast") == "baseline-full"
     with pytest.raises(HybridCodecError, match="profile"):
         hybridcodec.encode(rgb64, base="jpeg", profile="quick")
+
+
+def test_decode_takes_a_model_file_or_name(rgb64, tmp_path, empty_weights):
+    path = tmp_path / "tiny.pt"
+    save_model(HybridNet(NetConfig(4, 2, 4, True, (5.0, 95.0))), path, name="tiny-x",
+               base="jpeg")
+    data = hybridcodec.encode(rgb64, base="jpeg", quality=50, model=str(path))
+    assert hybridcodec.decode(data, model=str(path)).shape == rgb64.shape  # a file
+    (empty_weights / "t.pt").write_bytes(path.read_bytes())
+    (empty_weights / "MANIFEST.json").write_text(
+        json.dumps({"models": {"tiny-x": {"file": "t.pt"}}, "defaults": {}}))
+    assert hybridcodec.decode(data, model="tiny-x").shape == rgb64.shape  # a registry name
+    other = tmp_path / "other.pt"
+    save_model(HybridNet(NetConfig(4, 2, 4, True, (5.0, 95.0))), other, name="tiny-x",
+               base="jpeg", meta={"other": True})
+    with pytest.raises(HybridCodecError, match="needs model 'tiny-x'"):
+        hybridcodec.decode(data, model=str(other))
