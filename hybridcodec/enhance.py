@@ -22,7 +22,7 @@ import numpy as np
 from .codec import reconstruct
 from .errors import HybridCodecError
 from .jpeginfo import JpegInfo, parse_jpeg
-from .models import Model, get_model, manifest
+from .models import BASELINE_FULL, Model, default_model_name, get_model
 
 __all__ = ["EnhanceResult", "enhance_jpeg", "enhance_jpeg_ex", "enhance_to_pil",
            "default_enhance_model"]
@@ -47,12 +47,8 @@ def default_enhance_model(profile: str = "best") -> str:
     """Registry name of the shipped full-resolution JPEG model (``defaults["jpeg-full"]``, or
     its distilled student ``defaults["jpeg-full-fast"]`` for ``profile="fast"`` where one is
     installed). Enhancement defaults to ``best``: it runs once per photo, for quality."""
-    if profile not in ("fast", "best"):
-        raise HybridCodecError(f"profile must be fast or best, got {profile!r}")
-    defaults = manifest().get("defaults", {})
-    name = defaults.get("jpeg-full-fast") if profile == "fast" else None
-    name = name or defaults.get("jpeg-full")
-    if name is None:
+    name = default_model_name("jpeg", "full", profile)
+    if name == BASELINE_FULL:
         raise HybridCodecError("no JPEG enhancement model is installed (weights/MANIFEST.json "
                                "has no 'jpeg-full' default); pass model=")
     return name
