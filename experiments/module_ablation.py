@@ -10,8 +10,8 @@ are judged on a trained network rather than on a few minutes from scratch; the r
 that model as it was. ``--jobs 2`` trains two variants at a time (one thread each).
 
     python experiments/module_ablation.py ../shared/data/train ../shared/data/kodak \\
-        --base jpeg --budget 600 --init hyc-jpeg-v1 --lr 2e-4 --jobs 2 --threads 1 \\
-        --variants none,hf,fem,hf+fem,deform
+        --base jpeg --budget 480 --init hyc-jpeg-v1 --lr 2e-4 --jobs 2 --threads 1 \\
+        --variants none,hf,fem,deform     # = make ablation (the committed results)
     -> experiments/results/module_ablation_<base>.csv
 """
 import argparse
