@@ -88,9 +88,18 @@ def setup(device: str = "auto") -> DistContext:
 
 
 def shutdown() -> None:
-    """Leave the process group (if any)."""
+    """Leave the process group (if any), in order: the
+    DistributedDataParallel wrappers that the finished run left in reference cycles are
+    collected (their reducers hold the process group), so that the group and its gloo threads
+    are destroyed here and not by the interpreter's exit (where a still-joinable gloo thread
+    aborted a process now and then on a busy machine: "terminate called without an active
+    exception")."""
+    import gc
+
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
+        gc.collect()
 
 
 @dataclass
