@@ -10,10 +10,15 @@ FULL_BUDGET ?= 4500
 FAST_BUDGET ?= 1500
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv demo test bench train train-full distill ablation clean
+JPEG_V2_BUDGET ?= 5400
+JPEG_V2_DATA = $(DATA)/train-extra/bsd100 $(DATA)/train-extra/sunhays80 $(DATA)/train
+JPEG_V2_ARGS = --base jpeg --budget $(JPEG_V2_BUDGET) --patch 64 --batch 16 --threads 1 --rounds 0 \
+  --lr 0.0002 --log-every 25
+
+.PHONY: help venv demo test bench train train-full distill jpeg-v2 decoders ablation clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +69,22 @@ distill: $(STAMP) ## Distil the fast decoders (issue 5) from the shipped models,
 	  if [ $$t = jpeg2000 ]; then wait; fi; \
 	done; wait
 	$(BIN)/python experiments/register_models.py $(foreach t,jpeg jpeg2000 jpeg-full jpeg2000-full,runs/$(t)-fast-v1/hyc-$(t)-fast-v1.pt)
+
+jpeg-v2: $(STAMP) ## Issue 11: fine-tune the four JPEG networks on jpegli/mozjpeg/turbo files, jpegli decode
+	@mkdir -p runs
+	$(BIN)/hybridcodec train $(JPEG_V2_DATA) $(JPEG_V2_ARGS) --name hyc-jpeg-full-v2 --init hyc-jpeg-full-v1 \
+	  --mode full --s2d 2 --com-width 0 --rec-depth 12 --rec-width 64 --out runs/jpeg-full-v2 > runs/jpeg-full-v2.log 2>&1 & \
+	$(BIN)/hybridcodec train $(JPEG_V2_DATA) $(JPEG_V2_ARGS) --name hyc-jpeg-full-fast-v2 --init hyc-jpeg-full-fast-v1 \
+	  --mode full --s2d 2 --com-width 0 --rec-depth 6 --rec-width 32 --out runs/jpeg-full-fast-v2 > runs/jpeg-full-fast-v2.log 2>&1 & \
+	$(BIN)/hybridcodec train $(JPEG_V2_DATA) $(JPEG_V2_ARGS) --name hyc-jpeg-v2 --init hyc-jpeg-v1 \
+	  --mode compact --com-width 64 --rec-depth 8 --rec-width 32 --out runs/jpeg-v2 > runs/jpeg-v2.log 2>&1 & \
+	$(BIN)/hybridcodec train $(JPEG_V2_DATA) $(JPEG_V2_ARGS) --name hyc-jpeg-fast-v2 --init hyc-jpeg-fast-v1 \
+	  --mode compact --s2d 2 --com-width 64 --rec-depth 6 --rec-width 32 --out runs/jpeg-fast-v2 > runs/jpeg-fast-v2.log 2>&1 & \
+	wait
+	$(BIN)/python experiments/register_models.py $(foreach m,jpeg-full jpeg-full-fast jpeg jpeg-fast,runs/$(m)-v2/hyc-$(m)-v2.pt)
+
+decoders: $(STAMP) ## Issue 11: libjpeg-turbo vs jpegli decoder on each encoder's files (training photos)
+	$(BIN)/python experiments/jpeg_decoders.py $(DATA)/train --out experiments/results
 
 ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/without each module
 	$(BIN)/python experiments/module_ablation.py $(DATA)/train $(DATA)/kodak --base jpeg \

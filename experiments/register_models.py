@@ -12,6 +12,7 @@ full-resolution ones, plus ``-fast`` for students of ``hybridcodec distill``).
 import csv
 import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -27,7 +28,8 @@ FLAGS = {"data": None, "base": "--base", "name": "--name", "budget_s": "--budget
          "rec_depth": "--rec-depth", "rec_width": "--rec-width", "com_width": "--com-width",
          "patch": "--patch", "batch": "--batch", "threads": "--threads", "out": "--out",
          "rounds": "--rounds", "lr": "--lr", "com_lr": "--com-lr", "com_grad": "--com-grad",
-         "seed": "--seed", "mode": "--mode", "s2d": "--s2d"}
+         "seed": "--seed", "mode": "--mode", "s2d": "--s2d", "init": "--init",
+         "jpeg_encoders": "--jpeg-encoders", "decoder": "--decoder"}
 
 
 DISTILL_FLAGS = {"data": None, "teacher": "--teacher", "name": "--name", "budget_s": "--budget",
@@ -37,9 +39,10 @@ DISTILL_FLAGS = {"data": None, "teacher": "--teacher", "name": "--name", "budget
 
 
 def command(cfg: dict, distilled: bool = False) -> str:
-    parts = ["hybridcodec", "distill" if distilled else "train", cfg["data"]]
+    parts = ["hybridcodec", "distill" if distilled else "train",
+             *cfg["data"].split(os.pathsep)]
     for key, flag in (DISTILL_FLAGS if distilled else FLAGS).items():
-        if flag and key in cfg:
+        if flag and cfg.get(key) not in (None, ""):
             parts += [flag, str(cfg[key])]
     return " ".join(parts)
 
@@ -106,7 +109,17 @@ def main(argv: list[str]) -> None:
         cfg = meta["distill_config"] if distilled else meta["train_config"]
         net = model.net.config
         full = net.scale == 1
-        if distilled:
+        init = man["models"].get(cfg.get("init", ""), {})
+        student = distilled or "teacher" in init or init.get("student", False)
+        if student and not distilled:
+            deviations = [
+                f"Fast decoder: fine-tuned (train --init) from the student {cfg['init']} on ground "
+                "truth with the JPEG encoders and decoder below; its ComCNN is unchanged "
+                "(--rounds 0), so it codes the same codestreams as its teacher",
+                f"RecCNN {net.rec_depth}x{net.rec_width} on the space-to-depth image "
+                f"(pixel_unshuffle by {net.s2d}, residual back through pixel_shuffle)",
+            ]
+        elif distilled:
             deviations = [
                 f"Fast decoder (issue 5): student of {meta['teacher']} by three-pass knowledge "
                 "distillation (Fu et al. 2024: teacher outputs; + middle-layer features through "
@@ -145,20 +158,29 @@ def main(argv: list[str]) -> None:
                              "macs_per_pixel": macs_per_pixel(net)},
             "deviations_from_paper": deviations,
             "training_command": command(cfg, distilled),
-            "data": cfg["data"] + f" (last {cfg['val_images']} images held out for validation)",
+            "data": ", ".join(cfg["data"].split(os.pathsep))
+            + f" (last {cfg['val_images']} images of the last folder held out for validation)",
             "steps": meta["steps"],
             "train_seconds": meta["train_seconds"],
             "device": meta.get("device", "cpu") + " (2-core AVX2 CPU, 1 thread)",
             "validation_psnr_db": meta["val_psnr"],
             "validation_psnr_db_at_step_0": baseline_validation(cfg),
             **({"teacher": meta["teacher"]} if distilled else {}),
+            **({"student": True} if student else {}),
+            **({"fine_tuned_from": cfg["init"]} if init else {}),
+            "train_seconds_cumulative": round(
+                meta["train_seconds"] + init.get("train_seconds_cumulative",
+                                                 init.get("train_seconds", 0)), 1),
+            "trained_on": {"jpeg_encoders": cfg.get("jpeg_encoders", "turbo"),
+                           "input_decoder": model.decoder} if model.base == "jpeg" else
+                          {"encoder": "openjpeg"},
             "sha256": hashlib.sha256(dst.read_bytes()).hexdigest(),
         }
         key = f"{model.base}-full" if full else model.base
-        man["defaults"][key + ("-fast" if distilled else "")] = model.name
+        man["defaults"][key + ("-fast" if student else "")] = model.name
     for name, entry in man["models"].items():
         entry["kodak"] = kodak_figures(name, entry["base"], entry.get("mode") == "full",
-                                       "teacher" in entry)
+                                       "teacher" in entry or entry.get("student", False))
     man_path.write_text(json.dumps(man, indent=2) + "\n")
     print(f"wrote {man_path} ({', '.join(man['models'])})")
 

@@ -13,7 +13,7 @@ Importing this package has no side effects; the Pillow plugin registers itself o
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .codec import check, decode, encode, info, version
 from .enhance import enhance_jpeg, enhance_to_pil

@@ -1,7 +1,21 @@
 """Base (classical) codecs behind one small interface, with numeric ids that never change.
 
-* ``jpeg`` (id 1): libjpeg-turbo through imagecodecs. Quality is the JPEG quality factor 1-100;
-  chroma subsampling 4:2:0 by default, 4:4:4 as an option.
+* ``jpeg`` (id 1): standard JPEG from one of three encoders (:data:`JPEG_ENCODERS`), every payload
+  a baseline or progressive JPEG that libjpeg-turbo decodes:
+
+  - ``jpegli`` (the default; PyPI ``ajpegli``): 4:2:0, progressive, adaptive quantisation off (a
+    PSNR-oriented setting). Its own knob is the butteraugli ``distance``; the quality scale 1-100
+    (fractional) maps to it by jpegli's own quality-to-distance rule from 30 up
+    (``0.1 + 0.09 (100 - q)``) and geometrically below 30, reaching distance 60 at quality 1
+    (jpegli's own rule stops at 25, about 0.24 bpp on Kodak; distance 60 reaches about 0.09).
+  - ``mozjpeg`` (inside PyPI ``pyvips-binary``, through ``pyvips``): cjpeg's defaults (trellis
+    quantisation, table 3, optimised progressive scans), quality factor 1-100.
+  - ``turbo`` (libjpeg-turbo through imagecodecs, optimised Huffman tables), quality factor 1-100.
+
+  Two decoders (:data:`JPEG_DECODERS`): ``turbo`` (libjpeg-turbo) and ``jpegli`` (ajpegli), which
+  reads the same files with a smoother dequantisation. Which one serves a file never depends on
+  its encoder: the networks name the decoder they were trained on, and the encoder measures which
+  plain decoder is better for the image (``ratecontrol``).
 * ``jpeg2000`` (id 2): OpenJPEG through imagecodecs, raw J2K codestream. Quality is OpenJPEG's
   fixed-quality target, a PSNR in dB (10-70 here).
 
@@ -10,15 +24,46 @@ Images are uint8 arrays, (H, W) or (H, W, 3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .errors import HybridCodecError
 
-__all__ = ["BaseCodec", "BASE_CODECS", "get_base", "base_by_id"]
+__all__ = ["BaseCodec", "BASE_CODECS", "get_base", "base_by_id", "JPEG_ENCODERS",
+           "JPEG_DECODERS", "ENCODER_IDS", "DEFAULT_JPEG_ENCODER", "jpegli_distance"]
 
 SUBSAMPLINGS = {"420": "420", "444": "444"}
+#: JPEG encoders and the ids files record them by (information only: decoding never uses it)
+ENCODER_IDS = {"turbo": 0, "jpegli": 1, "mozjpeg": 2}
+JPEG_ENCODERS = ("jpegli", "mozjpeg", "turbo")
+DEFAULT_JPEG_ENCODER = "jpegli"
+JPEG_DECODERS = ("turbo", "jpegli")
+_PACKAGES = {"jpegli": ("ajpegli", "pip install ajpegli"),
+             "mozjpeg": ("pyvips", "pip install pyvips pyvips-binary")}
+_MAX_DISTANCE = 60.0
+
+
+def jpegli_distance(quality: float) -> float:
+    """jpegli's butteraugli distance for a quality 1-100: jpegli's own rule from 30 up, then
+    geometric down to distance 60 at quality 1 (see the module docstring)."""
+    q = float(quality)
+    if q >= 30:
+        return 0.1 + 0.09 * (100 - q)
+    return 6.4 * (_MAX_DISTANCE / 6.4) ** ((30 - q) / 29)
+
+
+def _need(encoder: str):
+    """Import the package behind a JPEG encoder or decoder, or say which one to install."""
+    import importlib
+
+    module, how = _PACKAGES[encoder]
+    try:
+        return importlib.import_module(module)
+    except Exception as exc:  # noqa: BLE001 - ImportError, or a missing shared library
+        raise HybridCodecError(f"the {encoder} JPEG encoder needs the package {module} "
+                               f"({how})") from exc
 
 
 @dataclass(frozen=True)
@@ -34,6 +79,20 @@ class BaseCodec:
     #: anchor qualities of the gain units of models for this base (G-VAE)
     anchors: tuple[float, ...]
     description: str
+    #: JPEG only: the encoder that writes the payloads (``jpegli``, ``mozjpeg`` or ``turbo``)
+    encoder: str = ""
+
+    def with_encoder(self, encoder: str | None) -> BaseCodec:
+        """This codec with another JPEG encoder (``None``: the default); JPEG 2000 has one."""
+        if self.id != 1:
+            return self
+        encoder = encoder or DEFAULT_JPEG_ENCODER
+        if encoder not in JPEG_ENCODERS:
+            raise HybridCodecError(f"JPEG encoder must be one of {', '.join(JPEG_ENCODERS)}, "
+                                   f"got {encoder!r}")
+        if encoder != "turbo":
+            _need(encoder)
+        return replace(self, encoder=encoder, integer_quality=encoder != "jpegli")
 
     def _lib(self):  # imported lazily: no work at import time
         import imagecodecs
@@ -72,24 +131,86 @@ class BaseCodec:
             if self.id == 1:
                 if subsampling not in SUBSAMPLINGS:
                     raise HybridCodecError(f"JPEG subsampling must be 420 or 444, got {subsampling!r}")
-                kw = {"subsampling": SUBSAMPLINGS[subsampling]} if image.ndim == 3 else {}
-                return bytes(lib.jpeg8_encode(image, level=int(q), optimize=True, **kw))
+                return self._encode_jpeg(image, q, subsampling)
             return bytes(lib.jpeg2k_encode(image, level=q, codecformat="j2k"))
         except HybridCodecError:
             raise
         except Exception as exc:  # noqa: BLE001 - library errors become ours
             raise HybridCodecError(f"{self.name} encoder failed: {exc}") from exc
 
-    def decode(self, data: bytes) -> np.ndarray:
-        """Decode a codestream made by :meth:`encode` to a uint8 array."""
+    def condition_quality(self, payload: bytes, stored: float) -> float:
+        """The quality the networks are conditioned on, derived from what the decoder sees. JPEG:
+        the IJG-equivalent quality of the payload's luminance quantisation table
+        (``jpeginfo.estimate_quality``), whoever wrote it (libjpeg-turbo, jpegli, mozjpeg, a
+        camera), so one network serves all. JPEG 2000: OpenJPEG's fixed-quality codestreams
+        carry no quality parameter (rate allocation truncates code-blocks; the quantisation
+        step sizes do not depend on it), so the quality stored beside the payload is used."""
+        if self.id != 1:
+            return stored
+        from .jpeginfo import parse_jpeg
+
+        return parse_jpeg(payload).quality
+
+    def table_quality(self, quality: float, *, gray: bool = False,
+                      subsampling: str = "420") -> float:
+        """:meth:`condition_quality` of the payloads this encoder writes at ``quality``, known
+        before encoding (the tables depend on the settings, not on the image): what the
+        encoder-side ComCNN is conditioned on."""
+        q = self.check_quality(quality)
+        if self.id != 1:
+            return q
+        return _table_quality(self.encoder or "turbo", q, gray, subsampling)
+
+    def _encode_jpeg(self, image: np.ndarray, q: float, subsampling: str) -> bytes:
+        encoder = self.encoder or "turbo"
+        if encoder == "jpegli":
+            ajpegli = _need("jpegli")
+            return bytes(ajpegli.encode(image, distance=jpegli_distance(q),
+                                        subsampling=subsampling, progressive=2, optimize=True,
+                                        adaptive_quantization=False))
+        if encoder == "mozjpeg":
+            pyvips = _need("mozjpeg")
+            v = pyvips.Image.new_from_array(image, interpretation="srgb" if image.ndim == 3
+                                            else "b-w")
+            return bytes(v.jpegsave_buffer(
+                Q=int(q), optimize_coding=True, trellis_quant=True, overshoot_deringing=True,
+                optimize_scans=True, quant_table=3, interlace=True, keep="none",
+                subsample_mode="on" if subsampling == "420" else "off"))
+        kw = {"subsampling": SUBSAMPLINGS[subsampling]} if image.ndim == 3 else {}
+        return bytes(self._lib().jpeg8_encode(image, level=int(q), optimize=True, **kw))
+
+    def decode(self, data: bytes, *, decoder: str = "turbo") -> np.ndarray:
+        """Decode a codestream made by :meth:`encode` to a uint8 array. JPEG: ``decoder`` is
+        ``turbo`` (libjpeg-turbo) or ``jpegli``; JPEG 2000 has one decoder (OpenJPEG)."""
         lib = self._lib()
+        if decoder not in JPEG_DECODERS:
+            raise HybridCodecError(f"JPEG decoder must be one of {', '.join(JPEG_DECODERS)}")
         try:
-            out = lib.jpeg8_decode(data) if self.id == 1 else lib.jpeg2k_decode(data)
+            if self.id == 1 and decoder == "jpegli":
+                out = self._decode_jpegli(data)
+            else:
+                out = lib.jpeg8_decode(data) if self.id == 1 else lib.jpeg2k_decode(data)
+        except HybridCodecError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise HybridCodecError(f"{self.name} payload does not decode: {exc}") from exc
         if out.dtype != np.uint8:
             raise HybridCodecError(f"{self.name} payload decodes to {out.dtype}, expected uint8")
         return out
+
+    @staticmethod
+    def _decode_jpegli(data: bytes) -> np.ndarray:
+        ajpegli = _need("jpegli")
+        gray = ajpegli.info(data).mode == "L"
+        return ajpegli.decode(data, mode="L" if gray else "RGB")
+
+
+@functools.lru_cache(maxsize=4096)
+def _table_quality(encoder: str, quality: float, gray: bool, subsampling: str) -> float:
+    ramp = np.add.outer(np.arange(16), np.arange(16)).astype(np.uint8) * 8
+    img = ramp if gray else np.stack([ramp, ramp[::-1], ramp.T], axis=-1)
+    codec = BASE_CODECS["jpeg"].with_encoder(encoder)
+    return codec.condition_quality(codec.encode(img, quality, subsampling=subsampling), quality)
 
 
 BASE_CODECS: dict[str, BaseCodec] = {
@@ -101,7 +222,8 @@ BASE_CODECS: dict[str, BaseCodec] = {
         integer_quality=True,
         default_quality=40,
         anchors=(5.0, 10.0, 20.0, 35.0, 55.0, 75.0, 95.0),
-        description="JPEG (libjpeg-turbo), quality factor 1-100",
+        description="JPEG (jpegli, mozjpeg or libjpeg-turbo), quality 1-100",
+        encoder="turbo",
     ),
     "jpeg2000": BaseCodec(
         name="jpeg2000",
@@ -116,14 +238,17 @@ BASE_CODECS: dict[str, BaseCodec] = {
 }
 
 
-def get_base(name: str) -> BaseCodec:
-    """The base codec called ``name`` (``jpeg`` or ``jpeg2000``)."""
+def get_base(name: str, jpeg_encoder: str | None = "turbo") -> BaseCodec:
+    """The base codec called ``name`` (``jpeg`` or ``jpeg2000``); for JPEG with the encoder
+    ``jpeg_encoder`` (``None``: the default, jpegli; ``turbo``, what every decoder-only use
+    needs, is always installed)."""
     try:
-        return BASE_CODECS[name]
+        codec = BASE_CODECS[name]
     except KeyError:
         raise HybridCodecError(
             f"unknown base codec {name!r}; choose one of {', '.join(BASE_CODECS)}"
         ) from None
+    return codec.with_encoder(jpeg_encoder)
 
 
 def base_by_id(codec_id: int) -> BaseCodec:

@@ -2,7 +2,8 @@
 all measured in one run with one protocol (a fixed-quality sweep, one setting for all images),
 plus the JPEG enhancement table (issue 4).
 
-Series: ``<base>`` (the plain base codec), ``naive-<base>`` (area down, code, bicubic up: the
+Series: the classical peers of ``benchpeers`` (``jpeg`` = libjpeg-turbo, jpegli, mozjpeg, jpegli's
+decoder, ``jpeg2000`` = OpenJPEG), ``naive-<base>`` (area down, code, bicubic up: the
 compact mode's classical baseline), ``hybrid-<base>`` (compact mode, ComCNN/RecCNN),
 ``auto-<base>`` (``--mode auto`` at the quality: the full-resolution file at that quality sets
 the size, the better of the two modes at that size is kept) and ``full-<base>`` (the
@@ -14,7 +15,8 @@ with the best profile's networks on the same codestreams (see :func:`_measure_au
 
 PSNR is RGB over the whole image, bpp comes from the real file length (the whole ``.hyc`` file
 for hybrids and baselines, the codestream for plain codecs), and every figure is the mean over
-images. Writes ``<out>/bench_<folder>.csv`` (RD points), ``..._summary.csv`` (BD-rates and costs),
+images. The hybrids use the default JPEG encoder (jpegli); each JPEG hybrid gets BD-rates against
+every JPEG peer. Writes ``<out>/bench_<folder>.csv`` (RD points), ``..._summary.csv`` (BD-rates and costs),
 ``.md`` (the printed report) and ``.png`` (RD plot).
 """
 
@@ -31,6 +33,7 @@ import numpy as np
 
 from . import codec
 from .basecodecs import get_base
+from .benchpeers import JPEG_PEERS, PLAIN, enhancement_lines, enhancement_table, measure_plain
 from .errors import HybridCodecError
 from .imageio import list_images, read_image
 from .metrics import bd_psnr, bd_rate, psnr, psnr_at_rate
@@ -52,8 +55,6 @@ QUICK = {k: v[:: max(1, len(v) // 4)] for k, v in SWEEPS.items()}
 #: bpp windows of the issue's targets (points outside are dropped before the BD fit)
 WINDOWS = {"jpeg": (0.1, 1.0), "jpeg2000": (0.05, 0.4)}
 WINDOWS_AUTO = {"jpeg": (0.1, 1.5), "jpeg2000": (0.05, 1.0)}
-#: JPEG quality factors of the enhancement table
-ENHANCE_QF = (10, 20, 30, 40)
 
 
 @dataclass
@@ -86,18 +87,6 @@ class Series:
             return float(np.nanmean(enc)), float(np.nanmean(dec))  # over the timed points
 
 
-def _measure_plain(series: Series, image: np.ndarray) -> None:
-    base = get_base(series.base)
-    pixels = image.shape[0] * image.shape[1]
-    for q in series.qualities:
-        t0 = time.perf_counter()
-        data = base.encode(image, q)
-        t1 = time.perf_counter()
-        out = base.decode(data)
-        t2 = time.perf_counter()
-        series.add(q, 8 * len(data) / pixels, psnr(image, out), t1 - t0, t2 - t1)
-
-
 def _measure_hybrid(series: Series, image: np.ndarray, model: str) -> None:
     pixels = image.shape[0] * image.shape[1]
     for q in series.qualities:
@@ -119,7 +108,7 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray,
     b = auto.base
     mid = auto.qualities[len(auto.qualities) // 2]  # --mode full is timed at one quality
     if best:
-        base = get_base(b)
+        base = get_base(b, None)  # the default encoder, as encode() uses
         enc_c = codec.Encoder(image, base, get_model(default_model_name(b)), "420")
         enc_f = codec.Encoder(image, base, get_model(default_model_name(b, "full")), "420")
     for q in auto.qualities:
@@ -142,8 +131,9 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray,
         if "compact" in d:
             qc = d["compact"]["quality"]
             cands["compact"] = (len(enc_c.file_at(qc)), psnr(image, enc_c.reconstruct(qc)))
-        if "full-plain" in d:
-            cands["full-plain"] = (d["full-plain"]["bytes"], d["full-plain"]["psnr"])
+        for plain in ("full-plain", "full-plain-jpegli"):
+            if plain in d:
+                cands[plain] = (d[plain]["bytes"], d[plain]["psnr"])
         choice = max(cands, key=lambda m: cands[m][1])
         auto_best.add(q, 8 * cands[choice][0] / pixels, cands[choice][1], math.nan, math.nan)
         auto_best.extra.setdefault(q, []).append(choice)
@@ -161,33 +151,6 @@ def _time_full(image: np.ndarray, base: str, q: float, profile: str) -> tuple[fl
     return t1 - t0, time.perf_counter() - t1
 
 
-def enhancement_table(files: list[Path], say: Callable[[str], None]) -> list[dict]:
-    """JPEG QF 10/20/30/40 (libjpeg-turbo 4:2:0) on each image: PSNR of the decoded JPEG, of the
-    enhanced image without and with the quantisation-constraint projection, and seconds."""
-    from .enhance import enhance_jpeg_ex
-    from .quantconstraint import project
-
-    jpeg = get_base("jpeg")
-    acc: dict[int, dict[str, list[float]]] = {q: {} for q in ENHANCE_QF}
-    for i, f in enumerate(files):
-        image = read_image(f, rgb=True)
-        for qf in ENHANCE_QF:
-            data = jpeg.encode(image, qf, subsampling="420")
-            t0 = time.perf_counter()
-            res = enhance_jpeg_ex(data, project=False)
-            t1 = time.perf_counter()
-            projected = project(res.image, data)
-            t2 = time.perf_counter()
-            for k, v in (("bpp", 8 * len(data) / image[..., 0].size),
-                         ("jpeg", psnr(image, jpeg.decode(data))), ("net", psnr(image, res.image)),
-                         ("net_qc", psnr(image, projected)), ("net_s", t1 - t0),
-                         ("qc_s", t2 - t1), ("qf_read", res.quality)):
-                acc[qf].setdefault(k, []).append(v)
-        say(f"enhancement [{i + 1}/{len(files)}] {f.name}")
-    return [{"qf": qf, **{k: float(np.mean(v)) for k, v in d.items()}, "images": len(files)}
-            for qf, d in acc.items()]
-
-
 def _fmt(v: float, spec: str = "+.1f") -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
@@ -202,7 +165,8 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
     series: list[tuple[Series, str | None]] = []
     models: dict[str, str] = {}
     for b in ("jpeg", "jpeg2000"):
-        series.append((Series(f"{b}", b, sweeps[f"plain-{b}"]), None))
+        for peer in (JPEG_PEERS if b == "jpeg" else (b,)):
+            series.append((Series(peer, b, sweeps[f"plain-{b}"]), None))
         series.append((Series(f"naive-{b}", b, sweeps[f"half-{b}"]), BASELINE))
         name = default_model_name(b)
         if name != BASELINE:
@@ -228,7 +192,7 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
         image = read_image(f, rgb=True)
         for s, model in series:
             if model is None:
-                _measure_plain(s, image)
+                measure_plain(s, image)
             elif model == "auto":
                 best = (by[f"auto-best-{s.base}"], by[f"full-best-{s.base}"]) \
                     if f"auto-best-{s.base}" in by else None
@@ -237,6 +201,7 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
                 _measure_hybrid(s, image, model)
         say(f"[{i + 1}/{len(files)}] {f.name} ({time.perf_counter() - t_start:.0f} s)")
     enhance = enhancement_table(files, say) if "jpeg-full" in models else []
+    say(f"done in {time.perf_counter() - t_start:.0f} s")
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,14 +230,19 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
               "BD-PSNR (dB) |", "|---|---|---|---|---|---|"]
     summary = []
     for b in ("jpeg", "jpeg2000"):
-        pairs = [(f"naive-{b}", b), (f"hybrid-{b}", b), (f"hybrid-{b}", f"naive-{b}"),
-                 (f"full-{b}", b), (f"auto-{b}", b), (f"auto-{b}", f"hybrid-{b}"),
-                 (f"fast-{b}", f"hybrid-{b}"), (f"full-{b}", f"full-best-{b}"),
-                 (f"auto-{b}", f"auto-best-{b}"), (f"auto-best-{b}", b)]
+        peers = JPEG_PEERS if b == "jpeg" else (b,)
+        pairs = [(p, b) for p in peers if p != b]
+        for test in (f"auto-{b}", f"auto-best-{b}", f"full-{b}", f"full-best-{b}",
+                     f"hybrid-{b}", f"fast-{b}", f"naive-{b}"):
+            pairs += [(test, p) for p in peers]
+        pairs += [(f"hybrid-{b}", f"naive-{b}"), (f"auto-{b}", f"hybrid-{b}"),
+                  (f"fast-{b}", f"hybrid-{b}"), (f"full-{b}", f"full-best-{b}"),
+                  (f"auto-{b}", f"auto-best-{b}")]
         for test, ref in pairs:
             if test not in by or ref not in by:
                 continue
-            window = WINDOWS_AUTO[b] if test[:4] in ("auto", "full") else WINDOWS[b]
+            window = (WINDOWS_AUTO[b] if test[:4] in ("auto", "full") or test in PLAIN
+                      else WINDOWS[b])
             rr, pr = by[ref].curve()
             rt, pt = by[test].curve()
             full = bd_rate(rr, pr, rt, pt)
@@ -283,35 +253,33 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
                             "bd_psnr_db": dp})
             lines.append(f"| {test} | {ref} | {_fmt(full)} | {_fmt(win)} | "
                          f"{window[0]}-{window[1]} | {_fmt(dp, '+.2f')} |")
-    lines += ["", "Where each network wins or loses (PSNR difference at the same bpp, dB):", "",
-              "| codec | bpp | PSNR | vs plain base | vs naive |", "|---|---|---|---|---|"]
+    best = {b: max((p for p in (JPEG_PEERS if b == "jpeg" else (b,)) if p in by),
+                   key=lambda p: 0.0 if p == b else bd_psnr(*by[b].curve(), *by[p].curve()))
+            for b in ("jpeg", "jpeg2000") if b in by}
+    lines += ["", "Where each network wins or loses (PSNR difference at the same bpp, dB; best "
+              f"classical = the peer with the highest BD-PSNR in this run: {best.get('jpeg')} "
+              "for JPEG):", "",
+              "| codec | bpp | PSNR | vs plain base | vs best classical | vs naive |",
+              "|---|---|---|---|---|---|"]
     for b in ("jpeg", "jpeg2000"):
         for kind in ("hybrid", "auto", "auto-best"):
             if f"{kind}-{b}" not in by:
                 continue
-            hy, na, pl = by[f"{kind}-{b}"], by[f"naive-{b}"], by[b]
+            hy, na, pl, bc = by[f"{kind}-{b}"], by[f"naive-{b}"], by[b], by[best[b]]
             for q, r, p in zip(sorted(hy.bpp), *hy.curve()):
                 dpl = p - psnr_at_rate(*pl.curve(), r)
+                dbc = p - psnr_at_rate(*bc.curve(), r)
                 dna = p - psnr_at_rate(*na.curve(), r)
                 share = ""
                 if hy.extra:
                     c = hy.extra[q]
                     share = (f" (full+net {100 * c.count('full') / len(c):.0f}%, full plain "
-                             f"{100 * c.count('full-plain') / len(c):.0f}%)")
+                             f"{100 * c.count('full-plain') / len(c):.0f}%, full jpegli-dec "
+                             f"{100 * c.count('full-plain-jpegli') / len(c):.0f}%)")
                 lines.append(f"| {kind}-{b}{share} | {r:.3f} | {p:.2f} | {_fmt(dpl, '+.2f')} | "
-                             f"{_fmt(dna, '+.2f')} |")
+                             f"{_fmt(dbc, '+.2f')} | {_fmt(dna, '+.2f')} |")
     if enhance:
-        lines += ["", f"JPEG enhancement (`hybridcodec enhance`, model {models['jpeg-full']}): "
-                  "libjpeg-turbo 4:2:0 at each quality factor, the quality read back from the "
-                  "file; PSNR of the decoded JPEG, of the network's output, and of the output "
-                  "projected onto the quantisation constraint:", "",
-                  "| QF | QF read | bpp | JPEG dB | enhanced dB | + projection dB | gain dB | "
-                  "net s/img | projection s/img |", "|---|---|---|---|---|---|---|---|---|"]
-        for e in enhance:
-            best = max(e["net"], e["net_qc"])
-            lines.append(f"| {e['qf']} | {e['qf_read']:.1f} | {e['bpp']:.3f} | {e['jpeg']:.2f} | "
-                         f"{e['net']:.2f} | {e['net_qc']:.2f} | {best - e['jpeg']:+.2f} | "
-                         f"{e['net_s']:.2f} | {e['qc_s']:.2f} |")
+        lines += enhancement_lines(enhance, models["jpeg-full"])
         with open(out / f"{stem}_enhance.csv", "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(enhance[0]))
             w.writeheader()
@@ -320,10 +288,10 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
               "decode + network, seconds per image in this run, beside the plain decoders):", "",
               "| model | role | parameters | ComCNN MAC/px | RecCNN MAC/px | decode s/img |",
               "|---|---|---|---|---|---|"]
-    for b in ("jpeg", "jpeg2000"):
-        if b in by:
-            lines.append(f"| {b} (plain) | base codec | - | - | - | "
-                         f"{_fmt(by[b].mean_seconds()[1], '.4f')} |")
+    for name in PLAIN:
+        if name in by:
+            lines.append(f"| {name} (plain) | base codec | - | - | - | "
+                         f"{_fmt(by[name].mean_seconds()[1], '.4f')} |")
     full_best = "full-best" if any(k.endswith("-full-fast") for k in models) else "full"
     series_of = {"": "hybrid", "-fast": "fast", "-full": full_best, "-full-fast": "full"}
     for key, name in models.items():
@@ -359,7 +327,7 @@ def _plot(series: list[tuple[Series, str | None]], path: Path, title: str) -> No
                 continue
             r, p = s.curve()
             style = {"hybrid": "-o", "auto": "-D", "full": "-.v", "naive": "--s"}.get(
-                s.name.split("-")[0], ":^")
+                s.name.split("-")[0], ":^" if s.name in PLAIN else ":x")
             ax.plot(r, p, style, ms=4, label=s.name)
         ax.set_xscale("log")
         ax.set_xlabel("bpp (whole file)")

@@ -4,6 +4,7 @@ Examples::
 
     hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25
     hybridcodec compress photo.png photo.hyc --base jpeg --quality 40
+    hybridcodec compress photo.png photo.hyc --base jpeg --bpp 0.5 --jpeg-encoder mozjpeg
     hybridcodec compress photo.png photo.hyc --base jpeg --bpp 1.0 --mode full
     hybridcodec compress photo.png photo.hyc --base jpeg2000 --quality 32 --adapt -v
     hybridcodec decompress photo.hyc out.png
@@ -82,6 +83,10 @@ def compress(
         None, "--model", "-m",
         help="Model name or file (default: the shipped one for --base, --mode, --profile)."),
     subsampling: str = typer.Option("420", help="JPEG chroma subsampling: 420 or 444."),
+    jpeg_encoder: str = typer.Option(
+        "jpegli", "--jpeg-encoder",
+        help="JPEG encoder: jpegli, mozjpeg or turbo (libjpeg-turbo); every payload is a "
+             "standard JPEG, decoded the same whichever wrote it."),
     adapt: bool = typer.Option(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
     adapt_steps: Optional[int] = typer.Option(None, help="Adaptation steps [default: 40]."),
@@ -104,7 +109,7 @@ def compress(
         say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
         res = codec.encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
                               profile=profile, model=model, subsampling=subsampling,
-                              adapt=cfg, progress=say)
+                              adapt=cfg, jpeg_encoder=jpeg_encoder, progress=say)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
             typer.echo(json.dumps(res.decision), err=True)
@@ -267,7 +272,9 @@ def bench(
 
 @app.command()
 def train(
-    data: str = typer.Argument(..., help="Folder of training photos (never the benchmark)."),
+    data: list[str] = typer.Argument(
+        ..., help="Folder(s) of training photos (never the benchmark); the last photos of the "
+                  "last folder are held out for validation."),
     base: str = typer.Option("jpeg", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
     out: str = typer.Option("runs/train", help="Run folder: checkpoint.pt, log.jsonl, weights."),
     name: str = typer.Option("", help="Model name (default hyc-<base>)."),
@@ -300,6 +307,10 @@ def train(
     log_every: int = typer.Option(50, help="Steps between two log records."),
     init: str = typer.Option(
         "", help="Fine-tune from this model (name or file); added modules start as identity."),
+    jpeg_encoders: str = typer.Option(
+        "jpegli,mozjpeg,turbo", help="JPEG: encoders drawn per example (comma-separated)."),
+    decoder: str = typer.Option(
+        "jpegli", help="JPEG: the decoder whose output RecCNN reads (jpegli or turbo)."),
     seed: int = typer.Option(0),
 ) -> None:
     """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
@@ -310,13 +321,14 @@ def train(
     from .training import TrainConfig
     from .training import train as run_train
 
-    cfg = TrainConfig(data=data, base=base, out=out, name=name, budget_s=budget, steps=steps,
+    cfg = TrainConfig(data=os.pathsep.join(data), base=base, out=out, name=name, budget_s=budget, steps=steps,
                       rounds=rounds, mode=mode, s2d=s2d, hf_width=hf_width,
                       feature_enh=feature_enh, deform=deform, com_width=com_width, rec_depth=rec_depth,
                       rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
                       com_grad=com_grad, threads=threads, device=device, seed=seed,
                       sparse_density=sparse_density, sparse_method=sparse_method,
-                      log_every=log_every, init=init)
+                      log_every=log_every, init=init, jpeg_encoders=jpeg_encoders,
+                      decoder=decoder)
     try:
         res = run_train(cfg, progress=lambda s: typer.echo(s, err=True))
     except HybridCodecError as exc:

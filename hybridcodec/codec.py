@@ -50,9 +50,17 @@ def version() -> str:
     from . import __version__
     from .basecodecs import BASE_CODECS
 
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as pkg_version
+
     libs = []
     for b in BASE_CODECS.values():
         libs.append(f"{b.name}: {b.version() if b.available() else 'unavailable'}")
+    for enc, pkg in (("jpegli", "ajpegli"), ("mozjpeg", "pyvips-binary")):
+        try:
+            libs.append(f"{enc}: {pkg} {pkg_version(pkg)}")
+        except PackageNotFoundError:
+            libs.append(f"{enc}: not installed")
     return f"hybridcodec {__version__} ({'; '.join(libs)}; torch {torch.__version__})"
 
 
@@ -165,33 +173,45 @@ class Encoder:
     def payload(self, quality: float) -> bytes:
         q = self.base.check_quality(quality)
         if q not in self._payload:
-            compact = (self.image if self.model.net.config.scale == 1 else
-                       compact_image(self.model, self.x, q, self.channels, progress=self.progress))
+            if self.model.net.config.scale == 1:
+                compact = self.image
+            else:  # ComCNN is told the quality the payload's tables will say
+                qc = self.base.table_quality(q, gray=self.channels == 1,
+                                             subsampling=self.subsampling)
+                compact = compact_image(self.model, self.x, qc, self.channels,
+                                        progress=self.progress)
             self._payload[q] = self.base.encode(compact, q, subsampling=self.subsampling)
         return self._payload[q]
+
+    def condition(self, quality: float) -> float:
+        """The quality RecCNN is conditioned on: what the payload at ``quality`` says."""
+        return self.base.condition_quality(self.payload(quality), quality)
 
     def file_at(self, quality: float, update: bytes | None = None) -> bytes:
         q = self.base.check_quality(quality)
         h, w = self.image.shape[:2]
         hdr = container.Header(w, h, self.channels, self.base.id, self.subsampling, q,
-                               self.model.name, self.model.digest, self.resolution)
+                               self.model.name, self.model.digest, self.resolution,
+                               encoder=self.base.encoder or "turbo")
         chunks = [(container.CHUNK_BASE, self.payload(q))]
         if update is not None:
             chunks.append((container.CHUNK_UPDATE, update))
         return container.pack(hdr, chunks)
 
     def decoded_compact(self, quality: float) -> np.ndarray:
-        return self.base.decode(self.payload(quality))
+        return self.base.decode(self.payload(quality), decoder=self.model.decoder)
 
     def reconstruct(self, quality: float, deltas: dict[int, np.ndarray] | None = None) -> np.ndarray:
         """The decoder's output at ``quality`` (cached without an update: the mode, decoder
         and update decisions all compare against it)."""
         h, w = self.image.shape[:2]
         if deltas:
-            return reconstruct(self.model, self.decoded_compact(quality), quality, h, w, deltas)
+            return reconstruct(self.model, self.decoded_compact(quality), self.condition(quality),
+                               h, w, deltas)
         q = self.base.check_quality(quality)
         if q not in self._recon:
-            self._recon[q] = reconstruct(self.model, self.decoded_compact(q), q, h, w)
+            self._recon[q] = reconstruct(self.model, self.decoded_compact(q), self.condition(q),
+                                         h, w)
         return self._recon[q]
 
 
@@ -232,7 +252,8 @@ def encode_ex(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
     bpp: float | None = None, size: int | None = None, mode: str = "auto",
     profile: str = "fast", model: str | None = None, subsampling: str = "420",
-    adapt: AdaptConfig | None = None, progress: Callable[[str], None] | None = None,
+    adapt: AdaptConfig | None = None, jpeg_encoder: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> EncodeResult:
     """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
     figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
@@ -241,7 +262,7 @@ def encode_ex(
                               target_bytes)
 
     img = as_image(image)
-    codec = get_base(base)
+    codec = get_base(base, jpeg_encoder)
     if not codec.available():
         raise HybridCodecError(f"base codec {base} is not available in this installation")
     if subsampling not in container.SUBSAMPLING_IDS:
@@ -282,7 +303,7 @@ def encode(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
     bpp: float | None = None, size: int | None = None, mode: str = "auto",
     profile: str = "fast", model: str | None = None, subsampling: str = "420",
-    adapt: AdaptConfig | None = None,
+    adapt: AdaptConfig | None = None, jpeg_encoder: str | None = None,
 ) -> bytes:
     """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes.
 
@@ -297,9 +318,12 @@ def encode(
     ``profile`` (``fast``: the distilled decoder where one is installed; ``best``: the teacher).
     The decoder used is part of the file's model identity, so decoding needs no profile.
     ``adapt`` fine-tunes the decoder on this image and appends the weight-update when it pays.
+    ``jpeg_encoder`` (JPEG only): ``jpegli`` (default), ``mozjpeg`` or ``turbo`` (libjpeg-turbo);
+    every payload is a standard JPEG, the file records the encoder for information only.
     """
     return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
-                     profile=profile, model=model, subsampling=subsampling, adapt=adapt).data
+                     profile=profile, model=model, subsampling=subsampling, adapt=adapt,
+                     jpeg_encoder=jpeg_encoder).data
 
 
 def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:
@@ -327,13 +351,15 @@ def decode(data: bytes, /, *, model: str | None = None,
         if net.net.rec.depth == 0:
             raise HybridCodecError("weight-update chunk for a model without parameters")
         deltas = decode_update(update, parameter_shapes(net.net.rec))
-    compact = base.decode(c.get(container.CHUNK_BASE))
+    payload = c.get(container.CHUNK_BASE)
+    compact = base.decode(payload, decoder=net.decoder)
     scale = net.net.config.scale
     ch, cw = (h.height + scale - 1) // scale, (h.width + scale - 1) // scale
     expected = (ch, cw) if h.channels == 1 else (ch, cw, 3)
     if compact.shape != expected:
         raise HybridCodecError(f"base payload has shape {compact.shape}, expected {expected}")
-    return reconstruct(net, compact, h.quality, h.height, h.width, deltas, progress=progress)
+    cond = base.condition_quality(payload, h.quality)  # what the payload says, not the header
+    return reconstruct(net, compact, cond, h.height, h.width, deltas, progress=progress)
 
 
 def info(data: bytes, /) -> dict:
@@ -349,6 +375,7 @@ def info(data: bytes, /) -> dict:
         "channels": container.MODES[h.channels],
         "base": base.name,
         "quality": h.quality,
+        "encoder": (h.encoder if h.version >= 3 else "turbo") if base.id == 1 else "openjpeg",
         "subsampling": h.subsampling if base.id == 1 else "n/a",
         "model": h.model_name,
         "model_digest": h.model_digest.hex(),

@@ -3,7 +3,8 @@
 Layout (all integers big-endian)::
 
     header   magic b"\\x89HYC" | version u8 | channels u8 | width u16 | height u16 | base id u8 |
-             flags u8 (bits 0-3 subsampling, bit 4 full resolution) | quality u16 (x100) |
+             flags u8 (bits 0-3 subsampling, bit 4 full resolution, bits 5-6 JPEG encoder) |
+             quality u16 (x100) |
              name length u8 | model name | model digest 8B |
              header CRC-32 u32
     chunks   type 4B | length u32 | payload | CRC-32 u32 (over type and payload)
@@ -27,14 +28,18 @@ __all__ = ["MAGIC", "VERSION", "Header", "Container", "pack", "unpack", "peek_he
            "CHUNK_BASE", "CHUNK_UPDATE", "CHUNK_END", "MODES", "RESOLUTIONS"]
 
 MAGIC = b"\x89HYC"
-VERSION = 2  # 2 added the full-resolution flag; version 1 files (always compact) still decode
-READABLE = (1, 2)
+#: 2 added the full-resolution flag, 3 the JPEG encoder (information only) and the rule that the
+#: networks' quality comes from the payload; versions 1 and 2 still decode
+VERSION = 3
+READABLE = (1, 2, 3)
 CHUNK_BASE = b"BASE"
 CHUNK_UPDATE = b"UPDT"  # encode-time weight-update (critical: it changes the decoded image)
 CHUNK_END = b"END!"
 MODES = {1: "L", 3: "RGB"}
 RESOLUTIONS = ("compact", "full")  # codec modes: half-resolution compact image, or full
 _FULL_FLAG = 0x10
+_ENCODER_SHIFT = 5  # bits 5-6: JPEG encoder id (basecodecs.ENCODER_IDS), version 3 only
+ENCODER_NAMES = {0: "turbo", 1: "jpegli", 2: "mozjpeg"}
 SUBSAMPLING_IDS = {"420": 0, "444": 1}
 _FIXED = struct.Struct(">4sBBHHBBHB")  # magic .. name length
 _CHUNK_HEAD = struct.Struct(">4sI")
@@ -55,6 +60,7 @@ class Header:
     model_digest: bytes  # 8 bytes
     resolution: str = "compact"  # "compact" (ComCNN, half resolution) or "full"
     version: int = VERSION
+    encoder: str = "turbo"  # JPEG encoder that wrote the payload: information only
 
     def pack(self) -> bytes:
         name = self.model_name.encode("ascii")
@@ -67,7 +73,11 @@ class Header:
             raise HybridCodecError(f"quality {self.quality} cannot be stored")
         if self.resolution not in RESOLUTIONS:
             raise HybridCodecError(f"resolution must be one of {RESOLUTIONS}")
-        flags = SUBSAMPLING_IDS[self.subsampling] | (_FULL_FLAG if self.resolution == "full" else 0)
+        enc = {v: k for k, v in ENCODER_NAMES.items()}.get(self.encoder)
+        if enc is None:
+            raise HybridCodecError(f"unknown JPEG encoder {self.encoder!r}")
+        flags = (SUBSAMPLING_IDS[self.subsampling] | (_FULL_FLAG if self.resolution == "full" else 0)
+                 | (enc << _ENCODER_SHIFT if self.version >= 3 else 0))
         body = _FIXED.pack(MAGIC, self.version, self.channels, self.width, self.height,
                            self.base_id, flags, q, len(name))
         body += name + self.model_digest
@@ -116,7 +126,9 @@ def _parse_header(data: bytes) -> tuple[Header, int]:
     if version not in READABLE:
         raise HybridCodecError(f"unsupported .hyc version {version} (this reader: {VERSION})")
     sub_id, full = flags & 0x0F, bool(flags & _FULL_FLAG)
-    if flags & ~(0x0F | _FULL_FLAG) or (full and version < 2):
+    enc_id = (flags >> _ENCODER_SHIFT) & 3
+    allowed = 0x0F | _FULL_FLAG | (3 << _ENCODER_SHIFT if version >= 3 else 0)
+    if flags & ~allowed or (full and version < 2) or enc_id not in ENCODER_NAMES:
         raise HybridCodecError("invalid flags in .hyc header")
     if channels not in MODES:
         raise HybridCodecError(f"invalid channel count {channels} in .hyc header")
@@ -131,7 +143,7 @@ def _parse_header(data: bytes) -> tuple[Header, int]:
         raise HybridCodecError("invalid model name in .hyc header") from None
     digest = bytes(data[_FIXED.size + nlen : end])
     return Header(width, height, channels, base_id, subs[sub_id], q / 100, name, digest,
-                  RESOLUTIONS[full], version), end + 4
+                  RESOLUTIONS[full], version, ENCODER_NAMES[enc_id]), end + 4
 
 
 def peek_header(data: bytes) -> Header:

@@ -104,6 +104,10 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     if cfg.rec_depth < 3:
         raise HybridCodecError("the student needs at least 3 layers (features are matched)")
     base = get_base(teacher.base)
+    # the student reads what its teacher reads, from every JPEG encoder (as in training)
+    decoder = teacher.decoder
+    encoders = ([base.with_encoder(e) for e in ("jpegli", "mozjpeg", "turbo")]
+                if base.id == 1 and decoder == "jpegli" else [base])
     tcfg = teacher.net.config
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -152,14 +156,14 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
         tmp.replace(ckpt_path)
 
     if state["step"] == 0:
-        v = {"teacher": validate(tnet, base, val_t, "420"),
-             "student": validate(student, base, val_t, "420")}
+        v = {"teacher": validate(tnet, encoders[0], val_t, "420", decoder),
+             "student": validate(student, encoders[0], val_t, "420", decoder)}
         log({"event": "start", "val_psnr": v, "teacher": teacher.name})
         say(f"validation PSNR at step 0: {v}")
     t_last = t_ckpt = time.monotonic()
     while (k := _pass_at(prog())) < len(PASSES):
         if k != state["pass"]:
-            v = validate(student, base, val_t, "420")
+            v = validate(student, encoders[0], val_t, "420", decoder)
             state["history"].append({"pass": PASSES[state["pass"]][0], "step": state["step"],
                                      "val": v})
             log({"event": "pass_end", "pass": PASSES[state["pass"]][0], "step": state["step"],
@@ -169,9 +173,11 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
             checkpoint()
         x = sampler.batch(cfg.batch)
         qs = sample_qualities(base, cfg.batch, rng)
-        qt = torch.tensor(qs)
+        cods = [encoders[rng.randrange(len(encoders))] for _ in qs] if len(encoders) > 1 else \
+            [encoders[0]] * len(qs)
+        qt = torch.tensor([c.table_quality(q) for c, q in zip(cods, qs)])
         with torch.no_grad():
-            dec = codec_roundtrip_batch(tnet.com(x, qt), base, qs)
+            dec = codec_roundtrip_batch(tnet.com(x, qt), cods, qs, "420", decoder)
             target = tnet.rec(dec, qt) if k < 2 else x
         student.rec.train()
         out_s = student.rec(dec, qt)
@@ -202,7 +208,7 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
             t_ckpt = now
     t_tap.handle.remove()
     s_tap.handle.remove()
-    v = validate(student, base, val_t, "420")
+    v = validate(student, encoders[0], val_t, "420", decoder)
     if state["pass"] < len(PASSES):
         state["history"].append({"pass": PASSES[state["pass"]][0], "step": state["step"],
                                  "val": v})
@@ -212,6 +218,7 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     save_model(student.eval(), weights, name=name, base=teacher.base,
                meta={"distill_config": asdict(cfg), "teacher": teacher.name,
                      "teacher_digest": teacher.digest.hex(), "steps": state["step"],
+                     "input_decoder": decoder,
                      "train_seconds": round(state["elapsed"], 1), "val_psnr": v})
     log({"event": "done", "step": state["step"], "val_psnr": v, "weights": str(weights)})
     say(f"done: {state['step']} steps, validation PSNR {v}, weights {weights}")

@@ -28,6 +28,7 @@ __all__ = [
     "Model",
     "BASELINE",
     "BASELINE_FULL",
+    "BASELINE_FULL_JPEGLI",
     "PROFILES",
     "weights_dir",
     "manifest",
@@ -42,6 +43,8 @@ __all__ = [
 FORMAT = "hybridcodec-model/1"
 BASELINE = "baseline"
 BASELINE_FULL = "baseline-full"  # built-in full-resolution baseline: the decoded base image as is
+#: the same with jpegli's JPEG decoder (for JPEG 2000 payloads identical to ``baseline-full``)
+BASELINE_FULL_JPEGLI = "baseline-full-jpegli"
 _ZERO_HASH = bytes(8)
 
 
@@ -54,6 +57,14 @@ class Model:
     base: str | None
     net: HybridNet
     meta: dict
+
+    @property
+    def decoder(self) -> str:
+        """The JPEG decoder whose output this model's RecCNN reads (``turbo`` or ``jpegli``):
+        the one it was trained on, ``meta["input_decoder"]`` (``turbo`` for models made before
+        the choice existed). Part of the model, so decoding a file never depends on who wrote
+        it."""
+        return str(self.meta.get("input_decoder", "turbo"))
 
 
 def weights_dir() -> Path:
@@ -124,7 +135,14 @@ def _baseline_full() -> Model:
                  {})
 
 
-_BUILTIN = {BASELINE: _baseline, BASELINE_FULL: _baseline_full}
+@functools.lru_cache(maxsize=1)
+def _baseline_full_jpegli() -> Model:
+    return Model(BASELINE_FULL_JPEGLI, _ZERO_HASH, None,
+                 HybridNet(NetConfig(0, 0, 0, scale=1)).eval(), {"input_decoder": "jpegli"})
+
+
+_BUILTIN = {BASELINE: _baseline, BASELINE_FULL: _baseline_full,
+            BASELINE_FULL_JPEGLI: _baseline_full_jpegli}
 
 
 def get_model(name_or_path: str) -> Model:

@@ -5,7 +5,7 @@
     >>> im.save("copy.hyc", base="jpeg2000", quality=32)   # also bpp=, size=, codec_mode=
 
 Save options: ``base`` ("jpeg" or "jpeg2000", default "jpeg2000"), ``quality``, ``bpp``,
-``size``, ``model``, ``subsampling`` (as :func:`hybridcodec.encode`).
+``size``, ``model``, ``subsampling``, ``jpeg_encoder`` (as :func:`hybridcodec.encode`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
         np.asarray(im), base=opts.get("base", "jpeg2000"), quality=opts.get("quality"),
         bpp=opts.get("bpp"), size=opts.get("size"), mode=opts.get("codec_mode", "auto"),
         profile=opts.get("profile", "fast"), model=opts.get("model"),
-        subsampling=opts.get("subsampling", "420"))
+        subsampling=opts.get("subsampling", "420"), jpeg_encoder=opts.get("jpeg_encoder"))
     fp.write(data)
 
 

@@ -85,7 +85,7 @@ def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, seconds: float,
 
     rec = enc.model.net.rec
     compact = to_tensor(enc.decoded_compact(q))
-    deltas = adapt(rec, compact, enc.x, q, replace(cfg, seconds=seconds), say)
+    deltas = adapt(rec, compact, enc.x, enc.condition(q), replace(cfg, seconds=seconds), say)
     payload, stats = encode_update(deltas, cfg.step)
     if stats.tensors == 0:
         return None, None, vars(stats)
@@ -184,8 +184,17 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
             raise
     figures: dict = {"rule": "equal size, better PSNR", "target_bytes": target}
     encs = {"compact": compact, "full": full}
-    if "full" in cands and full.model.net.rec.depth > 0:
-        encs["full-plain"], cands["full-plain"] = plain_twin(full), cands["full"]
+    if "full" in cands:
+        for key, twin in plain_twins(full).items():
+            if twin.model.name == full.model.name:
+                continue
+            q = cands["full"]
+            if len(twin.file_at(q)) > target:  # a longer model name in the header
+                try:
+                    q = search_quality(twin, target)
+                except HybridCodecError:
+                    continue
+            encs[key], cands[key] = twin, q
     for mode, q in cands.items():
         e = encs[mode]
         say(f"auto mode: trying {mode} at quality {q:g}")
@@ -199,22 +208,28 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
     return encs[chosen], cands[chosen], figures
 
 
-def plain_twin(full: Encoder) -> Encoder:
-    """The same full-resolution codestreams with the plain decoder (``baseline-full``)."""
-    from .models import BASELINE_FULL, get_model
+def plain_twins(full: Encoder) -> dict[str, Encoder]:
+    """The same full-resolution codestreams with the plain decoders: ``baseline-full``
+    (libjpeg-turbo, or OpenJPEG) and, for JPEG, ``baseline-full-jpegli`` (jpegli's decoder,
+    better on most files but not on mozjpeg's: measured per image here, so the decision never
+    rests on who encoded)."""
+    from .models import BASELINE_FULL, BASELINE_FULL_JPEGLI, get_model
 
-    return full.twin(get_model(BASELINE_FULL))
+    out = {"full-plain": full.twin(get_model(BASELINE_FULL))}
+    if full.base.id == 1:
+        out["full-plain-jpegli"] = full.twin(get_model(BASELINE_FULL_JPEGLI))
+    return out
 
 
 def choose_decoder(full: Encoder, q: float, progress: Callable[[str], None] | None = None,
                    ) -> tuple[Encoder, dict]:
-    """Full-resolution mode: keep the network only if it beats the plain decoder on this image
+    """Full-resolution mode: keep the network only if it beats the plain decoders on this image
     (the same codestream, so the classical codec is never lost). Returns (encoder, figures)."""
-    plain = plain_twin(full)
+    encs = [*plain_twins(full).values(), full]
     figs = {e.model.name: {"bytes": len(e.file_at(q)),
                            "psnr": round(psnr(e.image, e.reconstruct(q)), 4)}
-            for e in (full, plain)}
-    best = full if figs[full.model.name]["psnr"] > figs[plain.model.name]["psnr"] else plain
+            for e in encs}
+    best = max(encs, key=lambda e: figs[e.model.name]["psnr"])  # ties: the plain decoder
     figs["chosen"] = best.model.name
     if progress:
         progress(f"full mode decoder: {figs}")

@@ -80,6 +80,10 @@ class TrainConfig:
     sparse_method: str = "topk"  # topk or sample (probability proportional to magnitude)
     log_every: int = 50
     init: str = ""  # start from this model (name or file); added modules start as identity
+    #: JPEG: encoders drawn per example (one network serves files from all of them) and the
+    #: decoder whose output RecCNN reads (recorded in the model as its ``input_decoder``)
+    jpeg_encoders: str = "jpegli,mozjpeg,turbo"
+    decoder: str = "jpegli"
     extra: dict = field(default_factory=dict)
 
 
@@ -120,13 +124,16 @@ def sample_qualities(base: BaseCodec, n: int, rng: random.Random) -> list[float]
 
 
 def codec_roundtrip_batch(
-    compact: torch.Tensor, base: BaseCodec, qualities: list[float], subsampling: str = "420"
+    compact: torch.Tensor, base: BaseCodec | list[BaseCodec], qualities: list[float],
+    subsampling: str = "420", decoder: str = "turbo",
 ) -> torch.Tensor:
-    """Round each compact image (N,3,h,w in [0,1]) to 8 bits and pass it through the real codec."""
+    """Round each compact image (N,3,h,w in [0,1]) to 8 bits and pass it through the real codec
+    (one codec for all, or one per example, e.g. different JPEG encoders) and ``decoder``."""
     arr = (compact.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
+    codecs = base if isinstance(base, list) else [base] * len(qualities)
     out = []
-    for img, q in zip(arr.numpy(), qualities):
-        out.append(base.decode(base.encode(img, q, subsampling=subsampling)))
+    for img, q, c in zip(arr.numpy(), qualities, codecs):
+        out.append(c.decode(c.encode(img, q, subsampling=subsampling), decoder=decoder))
     dec = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255
     return dec.to(compact.device)
 
@@ -158,8 +165,10 @@ class PatchSampler:
 def training_data(data: str, val_images: int, patch: int, seed: int,
                   ) -> tuple[PatchSampler, torch.Tensor]:
     """The patch sampler over the training photos and the validation crops (the central 256 x
-    256 of the last ``val_images`` photos, held out), as (N, 3, 256, 256) floats in [0, 1]."""
-    files = list_images(data)
+    256 of the last ``val_images`` photos, held out), as (N, 3, 256, 256) floats in [0, 1].
+    ``data`` may name several folders joined by ``os.pathsep``; the validation photos are the
+    last ones of the last folder."""
+    files = [f for folder in str(data).split(os.pathsep) if folder for f in list_images(folder)]
     if len(files) <= val_images:
         raise HybridCodecError(f"need more than {val_images} images in {data}")
     sampler = PatchSampler([read_image(f, rgb=True) for f in files[:-val_images]], patch, seed)
@@ -179,15 +188,18 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def validate(net: HybridNet, base: BaseCodec, crops: torch.Tensor, subsampling: str) -> dict:
-    """Mean PSNR (dB) through the real codec at the lowest, middle and highest anchor."""
+def validate(net: HybridNet, base: BaseCodec, crops: torch.Tensor, subsampling: str,
+             decoder: str = "turbo") -> dict:
+    """Mean PSNR (dB) through the real codec (``base``'s encoder, ``decoder``) at the lowest,
+    middle and highest anchor; the networks get the quality the payload's tables say."""
     net.eval()
     a = base.anchors
     res = {}
     for q in (a[0], a[len(a) // 2], a[-1]):
         qs = [q] * crops.shape[0]
-        qt = torch.tensor(qs, device=crops.device)
-        dec = codec_roundtrip_batch(net.com(crops, qt), base, qs, subsampling)
+        qt = torch.tensor([base.table_quality(q, subsampling=subsampling)] * len(qs),
+                          device=crops.device)
+        dec = codec_roundtrip_batch(net.com(crops, qt), base, qs, subsampling, decoder)
         res[f"q{q:g}"] = round(_psnr(net.rec(dec, qt), crops), 3)
     return res
 
@@ -229,17 +241,32 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         raise HybridCodecError("sparse density must be in [0, 1] and method topk or sample")
     if cfg.log_every < 1:
         raise HybridCodecError("log_every must be at least 1")
+    encoders = _encoders(base, cfg)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ctx = setup(cfg.device)
     try:
-        return _train(cfg, ctx, base, progress)
+        return _train(cfg, ctx, base, encoders, progress)
     finally:
         if ctx.distributed:
             shutdown()
 
 
-def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
+def _encoders(base: BaseCodec, cfg: TrainConfig) -> list[BaseCodec]:
+    """The base codec once per JPEG encoder of ``cfg.jpeg_encoders`` (JPEG 2000: itself)."""
+    from .basecodecs import JPEG_DECODERS
+
+    if cfg.decoder not in JPEG_DECODERS:
+        raise HybridCodecError(f"decoder must be one of {', '.join(JPEG_DECODERS)}")
+    if base.id != 1:
+        return [base]
+    names = [e.strip() for e in cfg.jpeg_encoders.split(",") if e.strip()]
+    if not names:
+        raise HybridCodecError("give at least one JPEG encoder")
+    return [base.with_encoder(e) for e in names]
+
+
+def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[BaseCodec],
            progress: Callable[[str], None] | None) -> dict:
     dev = ctx.device
     if cfg.batch % ctx.world:
@@ -250,6 +277,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
     name = cfg.name or f"hyc-{cfg.base}"
     ckpt_path, log_path = out / "checkpoint.pt", out / "log.jsonl"
 
+    decoder = cfg.decoder if base.id == 1 else "turbo"
     sampler, val_t = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
     val_t = val_t.to(dev)
 
@@ -293,7 +321,8 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
                 fh.write(json.dumps(rec) + "\n")
 
     def validate_main() -> dict:
-        return validate(net, base, val_t, cfg.subsampling) if ctx.is_main else {}
+        return (validate(net, encoders[0], val_t, cfg.subsampling, decoder)
+                if ctx.is_main else {})
 
     def checkpoint() -> None:
         if not ctx.is_main:
@@ -327,14 +356,19 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
             checkpoint()
         lr_scale = max(0.05, 0.5 * (1 + math.cos(math.pi * min(prog(), 1.0))))
         x = sampler.batch(cfg.batch)[share].to(dev)  # every rank draws the global batch
-        qs = sample_qualities(base, cfg.batch, rng)[share]
-        qt = torch.tensor(qs, device=dev)
+        qs = sample_qualities(base, cfg.batch, rng)
+        cods = [encoders[rng.randrange(len(encoders))] for _ in qs] if len(encoders) > 1 else \
+            [encoders[0]] * len(qs)  # every rank draws the global batch's encoders too
+        qs, cods = qs[share], cods[share]
+        # both networks are told the quality that the payload's tables say
+        qt = torch.tensor([c.table_quality(q, subsampling=cfg.subsampling)
+                           for c, q in zip(cods, qs)], device=dev)
         if phase == "a" and opt_rec:
             net.com.eval()
             net.rec.train()
             with torch.no_grad():
                 compact = net.com(x, qt)
-            dec = codec_roundtrip_batch(compact, base, qs, cfg.subsampling)
+            dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, decoder)
             loss = F.mse_loss(rec_d(dec, qt), x)
             opt, lr = opt_rec, cfg.lr
         elif phase == "b" and opt_com:
@@ -342,7 +376,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
             net.com.train()
             compact = com_d(x, qt)
             if cfg.com_grad == "ste":
-                dec = codec_roundtrip_batch(compact, base, qs, cfg.subsampling)
+                dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, decoder)
                 compact = compact + (dec - compact).detach()
             for p in net.rec.parameters():
                 p.requires_grad_(False)
@@ -394,6 +428,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
                 "train_seconds": state["elapsed"], "history": state["history"]}
     save_model(net.cpu(), weights, name=name, base=cfg.base,
                meta={"train_config": asdict(cfg), "steps": state["step"],
+                     "input_decoder": decoder,
                      "train_seconds": round(state["elapsed"], 1), "device": str(dev),
                      "val_psnr": v})
     log({"event": "done", "step": state["step"], "val_psnr": v, "weights": str(weights)})

@@ -16,7 +16,11 @@ def test_benchmark_writes_table_csv_and_plot(tmp_path):
     assert "BD-rate" in report and "naive-jpeg2000" in report
     rows = list(csv.DictReader(open(tmp_path / "res" / "bench_imgs.csv")))
     codecs = {r["codec"] for r in rows}
-    assert {"jpeg", "jpeg2000", "naive-jpeg", "naive-jpeg2000"} <= codecs
+    assert {"jpeg", "jpeg2000", "naive-jpeg", "naive-jpeg2000", "jpegli", "mozjpeg",
+            "jpeg+jpegli-dec", "jpegli+jpegli-dec"} <= codecs  # the classical peers, same run
+    summary = list(csv.DictReader(open(tmp_path / "res" / "bench_imgs_summary.csv")))
+    refs = {r["reference"] for r in summary if r["test"] == "naive-jpeg"}
+    assert refs == {"jpeg", "jpeg+jpegli-dec", "jpegli", "jpegli+jpegli-dec", "mozjpeg"}
     assert all(r["images"] == "2" for r in rows)
     assert (tmp_path / "res" / "bench_imgs.png").stat().st_size > 1000
     assert (tmp_path / "res" / "bench_imgs_summary.csv").exists()
@@ -45,9 +49,10 @@ def test_benchmark_auto_full_series_and_enhancement_table(tmp_path, empty_weight
         assert float(a["bpp"]) <= float(f["bpp"]) + 1e-9
     assert "auto-jpeg2000" not in {r["codec"] for r in rows}  # no full JPEG 2000 model here
     enh = list(csv.DictReader(open(tmp_path / "res" / "bench_imgs_enhance.csv")))
-    assert [int(e["qf"]) for e in enh] == [10, 20, 30, 40]
+    assert [int(e["qf"]) for e in enh] == [10, 20, 30, 40, 50, 70, 90]
     for e in enh:  # a zero residual: the network returns the decoded JPEG itself
-        assert abs(float(e["net"]) - float(e["jpeg"])) < 1e-9
+        assert abs(float(e["net"]) - float(e["jpeg"])) < 1e-9  # the model reads turbo's decode
+        assert float(e["jpegli_dec"]) != float(e["jpeg"])  # jpegli's decoder beside it
         assert abs(float(e["qf_read"]) - int(e["qf"])) < 1.0
     assert "JPEG enhancement" in report
 

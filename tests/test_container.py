@@ -46,8 +46,8 @@ def test_unknown_optional_chunk_is_skipped_and_critical_is_refused():
 
 
 def test_unsupported_version_and_trailing_data():
-    data = container.pack(_header(version=3), [(container.CHUNK_BASE, b"p")])
-    with pytest.raises(HybridCodecError, match="version 3"):
+    data = container.pack(_header(version=4), [(container.CHUNK_BASE, b"p")])
+    with pytest.raises(HybridCodecError, match="version 4"):
         container.unpack(data)
     good = container.pack(_header(), [(container.CHUNK_BASE, b"p")])
     with pytest.raises(HybridCodecError, match="after"):
@@ -119,3 +119,14 @@ def test_random_multi_byte_corruption(edits):
     except HybridCodecError:
         return
     assert out.shape == (6, 10, 3)
+
+
+def test_encoder_flag_is_version_3_information():
+    for enc in ("turbo", "jpegli", "mozjpeg"):
+        data = container.pack(_header(encoder=enc), [(container.CHUNK_BASE, b"p")])
+        assert container.unpack(data).header.encoder == enc
+    # version 2 has no encoder bits: set, they are invalid flags; unset, the encoder reads turbo
+    v2 = container.pack(_header(version=2, encoder="jpegli"), [(container.CHUNK_BASE, b"p")])
+    assert container.unpack(v2).header.encoder == "turbo"
+    with pytest.raises(HybridCodecError, match="encoder"):
+        container.pack(_header(encoder="cjpeg"), [])
