@@ -36,7 +36,8 @@ from .basecodecs import get_base
 from .errors import HybridCodecError
 from .models import get_model, save_model
 from .networks import HybridNet, NetConfig
-from .training import codec_roundtrip_batch, sample_qualities, training_data, validate
+from .training import validate
+from .trainingdata import codec_roundtrip_batch, sample_qualities, training_data
 
 __all__ = ["DistillConfig", "distill", "PASSES"]
 
