@@ -3,8 +3,9 @@
 The quality is read from the file's own quantisation tables (``jpeginfo``) and conditions a
 full-resolution network (``NetConfig(scale=1)``) through its gain units, interpolated for any
 table. The network reads the decode it was trained on (``Model.decoder``: jpegli's decoder for the
-v2 models, which adds 0.15-0.4 dB to libjpeg-turbo files with no network); where no enhancement
-model is installed the result is that best classical decode itself (``baseline-full-jpegli``). Optionally the result is projected back into the quantisation intervals of the file
+v2 models, which adds 0.1-0.4 dB to libjpeg-turbo files with no network); where no enhancement
+model is installed the result is that best classical decode itself (``baseline-full-jpegli``).
+Optionally the result is projected back into the quantisation intervals of the file
 (``quantconstraint``). The network runs in tiles, so any image size fits in bounded memory.
 
 Handled: grayscale, 4:2:0 / 4:2:2 / 4:4:4, progressive and restart-marker JPEGs (libjpeg-turbo
@@ -93,8 +94,7 @@ def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | 
     data = _read(data_or_path)
     info = parse_jpeg(data)
     m: Model = get_model(model or default_enhance_model(profile))
-    if m.net.config.scale != 1 or (m.net.rec.depth == 0 and model is not None
-                                   and m.name != BASELINE_FULL_JPEGLI):
+    if m.net.config.scale != 1 or (m.net.rec.depth == 0 and m.name != BASELINE_FULL_JPEGLI):
         raise HybridCodecError(f"model {m.name!r} is not a full-resolution enhancement model")
     decoded = _decode(data, info, m.decoder)
     h, w = decoded.shape[:2]
