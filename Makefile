@@ -15,7 +15,7 @@ JPEG_V2_DATA = $(DATA)/train-extra/bsd100 $(DATA)/train-extra/sunhays80 $(DATA)/
 JPEG_V2_ARGS = --base jpeg --budget $(JPEG_V2_BUDGET) --patch 64 --batch 16 --threads 1 --rounds 0 \
   --lr 0.0002 --log-every 25
 
-.PHONY: help venv demo test bench train train-full distill jpeg-v2 decoders ablation clean
+.PHONY: help venv demo test bench train train-full distill jpeg-v2 decoders big-images ablation clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ jpeg-v2: $(STAMP) ## Issue 11: fine-tune the four JPEG networks on jpegli/mozjpe
 
 decoders: $(STAMP) ## Issue 11: libjpeg-turbo vs jpegli decoder on each encoder's files (training photos)
 	$(BIN)/python experiments/jpeg_decoders.py $(DATA)/train --out experiments/results
+
+big-images: $(STAMP) ## Issue 12: seconds/MP and peak memory at 1, 12, 100 MP and on 1x5000 strips
+	$(BIN)/python experiments/big_images.py $(DATA)/train --sizes 1 12 100
 
 ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/without each module
 	$(BIN)/python experiments/module_ablation.py $(DATA)/train $(DATA)/kodak --base jpeg \

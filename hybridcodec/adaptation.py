@@ -14,6 +14,7 @@ grid (multiples of ``step``) and pulls the update onto it; the L1 term makes it 
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import time
@@ -28,7 +29,7 @@ from torch.func import functional_call
 from .errors import HybridCodecError
 from .networks import RecCNN
 
-__all__ = ["AdaptConfig", "select_parameters", "adapt", "apply_update", "parameter_shapes"]
+__all__ = ["AdaptConfig", "select_parameters", "adapt", "with_update", "parameter_shapes"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,24 @@ class AdaptConfig:
     crop: int = 64  # crop side on the compact image (the target crop is twice this)
     crops: int = 4
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.subset, str) or not re.fullmatch(r"all|bias|gains|tail|last\d+",
+                                                                 self.subset):
+            raise HybridCodecError(f"unknown parameter subset {self.subset!r} "
+                                   "(all, last<k>, tail, bias, gains)")
+        for name in ("steps", "crop", "crops"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise HybridCodecError(f"adaptation {name} must be a positive integer, got {v!r}")
+        for name in ("seconds", "lr", "step"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
+                raise HybridCodecError(f"adaptation {name} must be a positive number, got {v!r}")
+        for name in ("lambda_l1", "lambda_q"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
+                raise HybridCodecError(f"adaptation {name} must be a number >= 0, got {v!r}")
 
 
 def _conv_layers(rec: RecCNN) -> list[str]:
@@ -80,14 +99,16 @@ def parameter_shapes(rec: RecCNN) -> dict[int, tuple[int, ...]]:
     return {i: tuple(p.shape) for i, (_, p) in enumerate(rec.named_parameters())}
 
 
-def apply_update(rec: RecCNN, deltas: dict[int, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Parameters of ``rec`` with the deltas added (for ``torch.func.functional_call``)."""
-    named = list(rec.named_parameters())
-    params = {n: p.detach() for n, p in named}
-    for index, d in deltas.items():
-        name = named[index][0]
-        params[name] = params[name] + torch.from_numpy(np.asarray(d, np.float32))
-    return params
+def with_update(rec: RecCNN, deltas: dict[int, np.ndarray]) -> RecCNN:
+    """A copy of ``rec`` with the deltas added to its parameters (by index). ``rec`` itself is
+    never touched: models are cached and shared by every thread of the process (swapping
+    parameters in place, as ``torch.func.functional_call`` does, corrupts concurrent decodes)."""
+    own = copy.deepcopy(rec)
+    params = list(own.parameters())
+    with torch.no_grad():
+        for index, d in deltas.items():
+            params[index].add_(torch.from_numpy(np.asarray(d, np.float32)))
+    return own
 
 
 def _crops(compact: torch.Tensor, target: torch.Tensor, size: int, n: int,
@@ -120,6 +141,7 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
     ``snapshots``, if given, is filled with the deltas after every 10th step (for experiments).
     """
     indices = select_parameters(rec, cfg.subset)
+    rec = copy.deepcopy(rec)  # functional_call swaps parameters in place: never on a shared model
     named = list(rec.named_parameters())
     base = {n: p.detach() for n, p in named}
     deltas = {i: torch.zeros_like(named[i][1], requires_grad=True) for i in indices}

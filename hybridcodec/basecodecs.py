@@ -112,14 +112,23 @@ class BaseCodec:
         lib = self._lib()
         return lib.jpeg8_version() if self.id == 1 else lib.jpeg2k_version()
 
-    def check_quality(self, quality: float) -> float:
-        """Validate ``quality`` on this codec's scale and return it (rounded for JPEG)."""
-        q = float(quality)
+    def check_quality(self, quality: float, *, exact: bool = False) -> float:
+        """Validate ``quality`` on this codec's scale and return it: a whole number for the
+        libjpeg-turbo and mozjpeg encoders (fractions are refused with ``exact``, a user's value,
+        and rounded otherwise, a search's), to 0.01 otherwise (jpegli, JPEG 2000 in dB)."""
+        try:
+            q = float(quality)
+        except (TypeError, ValueError):
+            raise HybridCodecError(f"{self.name} quality must be a number, got {quality!r}") from None
         if not np.isfinite(q) or not (self.quality_min <= q <= self.quality_max):
             raise HybridCodecError(
                 f"{self.name} quality must be in [{self.quality_min:g}, {self.quality_max:g}], "
                 f"got {quality!r}"
             )
+        if exact and self.integer_quality and q != round(q):
+            raise HybridCodecError(
+                f"the {self.encoder} JPEG encoder takes whole qualities, got {quality!r} (jpegli, "
+                "the default encoder, takes fractional ones)")
         return float(round(q)) if self.integer_quality else round(q, 2)
 
     def encode(self, image: np.ndarray, quality: float, *, subsampling: str = "420") -> bytes:
@@ -179,6 +188,33 @@ class BaseCodec:
         kw = {"subsampling": SUBSAMPLINGS[subsampling]} if image.ndim == 3 else {}
         return bytes(self._lib().jpeg8_encode(image, level=int(q), optimize=True, **kw))
 
+    def peek_shape(self, data: bytes) -> tuple[int, int, int]:
+        """(height, width, components) of a codestream from its headers alone, refusing what
+        the decoder does not take (lossless or 12-bit JPEG, CMYK, J2K that is not 8-bit,
+        subsampled or tiled into more than 65535 tiles): checked before any pixel is decoded."""
+        if self.id == 1:
+            from .jpeginfo import parse_jpeg
+
+            info = parse_jpeg(data)
+            if info.lossless:
+                raise HybridCodecError("lossless JPEG is not supported (it has no quantisation "
+                                       "artifacts to remove)")
+            if info.precision != 8:
+                raise HybridCodecError(f"{info.precision}-bit JPEG is not supported (8-bit only)")
+            if info.components not in (1, 3):
+                raise HybridCodecError(f"JPEG with {info.components} components (CMYK?) is not "
+                                       "supported (gray or colour only)")
+            # with Huffman coding every 8x8 luma block costs at least one bit (its DC code, in
+            # any scan order): shorter data is truncated or forged, and a decoder would
+            # allocate the claimed size to fill it with grey
+            blocks = -(-info.width // 8) * -(-info.height // 8)
+            if not info.arithmetic and blocks > 2**18 and len(data) < blocks // 8:
+                raise HybridCodecError(f"JPEG of {len(data)} bytes cannot hold the "
+                                       f"{info.width}x{info.height} pixels its header claims "
+                                       "(truncated or forged)")
+            return info.height, info.width, info.components
+        return _j2k_shape(bytes(data))
+
     def decode(self, data: bytes, *, decoder: str = "turbo") -> np.ndarray:
         """Decode a codestream made by :meth:`encode` to a uint8 array. JPEG: ``decoder`` is
         ``turbo`` (libjpeg-turbo) or ``jpegli``; JPEG 2000 has one decoder (OpenJPEG)."""
@@ -202,7 +238,34 @@ class BaseCodec:
     def _decode_jpegli(data: bytes) -> np.ndarray:
         ajpegli = _need("jpegli")
         gray = ajpegli.info(data).mode == "L"
-        return ajpegli.decode(data, mode="L" if gray else "RGB")
+        # the callers check the size from the headers; no limit of ajpegli's own on top
+        return ajpegli.decode(data, mode="L" if gray else "RGB", max_pixels=2**32)
+
+
+def _j2k_shape(data: bytes) -> tuple[int, int, int]:
+    """(height, width, components) from a J2K codestream's SIZ segment (ITU-T T.800 A.5.1)."""
+    import struct
+
+    if data[:4] != b"\xff\x4f\xff\x51":
+        raise HybridCodecError("JPEG 2000 payload is not a J2K codestream (no SOC/SIZ)")
+    if len(data) < 4 + 38:
+        raise HybridCodecError("truncated JPEG 2000 header (SIZ)")
+    (lsiz, _r, xs, ys, xo, yo, xts, yts, xto, yto, cs) = struct.unpack_from(">HHIIIIIIIIH", data, 4)
+    if lsiz != 38 + 3 * cs or len(data) < 4 + lsiz or not 1 <= cs <= 16384:
+        raise HybridCodecError("corrupt JPEG 2000 header (SIZ length or component count)")
+    if not (xo < xs and yo < ys and xts and yts and xto <= xo and yto <= yo
+            and xto + xts > xo and yto + yts > yo):
+        raise HybridCodecError("corrupt JPEG 2000 header (image or tile geometry)")
+    tiles = -(-(xs - xto) // xts) * -(-(ys - yto) // yts)
+    if tiles > 65535:
+        raise HybridCodecError(f"corrupt JPEG 2000 header ({tiles} tiles)")
+    for c in range(cs):
+        ssiz, xr, yr = data[42 + 3 * c : 45 + 3 * c]
+        if ssiz != 7 or xr != 1 or yr != 1:
+            raise HybridCodecError("JPEG 2000 payload is not 8-bit unsigned and unsubsampled")
+    if cs not in (1, 3):
+        raise HybridCodecError(f"JPEG 2000 payload with {cs} components is not supported")
+    return ys - yo, xs - xo, cs
 
 
 @functools.lru_cache(maxsize=4096)
@@ -220,7 +283,8 @@ BASE_CODECS: dict[str, BaseCodec] = {
         quality_min=1,
         quality_max=100,
         integer_quality=True,
-        default_quality=40,
+        default_quality=75,  # as cjpeg and cwebp: a good-looking photo (about 1.4 bpp, 33.8 dB
+        # with jpegli on the training photos)
         anchors=(5.0, 10.0, 20.0, 35.0, 55.0, 75.0, 95.0),
         description="JPEG (jpegli, mozjpeg or libjpeg-turbo), quality 1-100",
         encoder="turbo",
@@ -231,7 +295,8 @@ BASE_CODECS: dict[str, BaseCodec] = {
         quality_min=10,
         quality_max=70,
         integer_quality=False,
-        default_quality=30,
+        default_quality=34,  # the PSNR that JPEG's default (jpegli 75) gives on the training
+        # photos (experiments/default_quality.py)
         anchors=(20.0, 25.0, 30.0, 35.0, 40.0, 45.0),
         description="JPEG 2000 (OpenJPEG), fixed-quality PSNR target in dB, 10-70",
     ),

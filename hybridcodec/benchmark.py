@@ -33,6 +33,7 @@ import numpy as np
 
 from . import codec
 from .basecodecs import get_base
+from .pipeline import Encoder
 from .benchpeers import JPEG_PEERS, PLAIN, enhancement_lines, enhancement_table, measure_plain
 from .errors import HybridCodecError
 from .imageio import list_images, read_image
@@ -109,8 +110,8 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray,
     mid = auto.qualities[len(auto.qualities) // 2]  # --mode full is timed at one quality
     if best:
         base = get_base(b, None)  # the default encoder, as encode() uses
-        enc_c = codec.Encoder(image, base, get_model(default_model_name(b)), "420")
-        enc_f = codec.Encoder(image, base, get_model(default_model_name(b, "full")), "420")
+        enc_c = Encoder(image, base, get_model(default_model_name(b)), "420")
+        enc_f = Encoder(image, base, get_model(default_model_name(b, "full")), "420")
     for q in auto.qualities:
         t0 = time.perf_counter()
         res = codec.encode_ex(image, base=b, quality=q, mode="auto")
@@ -127,10 +128,10 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray,
             continue
         auto_best, full_best = best
         cands = {"full": (len(enc_f.file_at(f["quality"])),
-                          psnr(image, enc_f.reconstruct(f["quality"])))}
+                          enc_f.psnr(f["quality"]))}
         if "compact" in d:
             qc = d["compact"]["quality"]
-            cands["compact"] = (len(enc_c.file_at(qc)), psnr(image, enc_c.reconstruct(qc)))
+            cands["compact"] = (len(enc_c.file_at(qc)), enc_c.psnr(qc))
         for plain in ("full-plain", "full-plain-jpegli"):
             if plain in d:
                 cands[plain] = (d[plain]["bytes"], d[plain]["psnr"])

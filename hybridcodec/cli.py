@@ -25,10 +25,14 @@ from typing import Optional
 
 import typer
 
-from .errors import HybridCodecError
+from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, one_line
+
+MAX_PIXELS_HELP = ("Refuse images over this many pixels, checked from the headers before "
+                   "decoding (0: no limit).")
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="hybridcodec: JPEG and JPEG 2000 wrapped in ComCNN/RecCNN (Jiang et al. 2017).",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -70,7 +74,9 @@ def compress(
     base: str = typer.Option("jpeg2000", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
     quality: Optional[float] = typer.Option(
         None, "--quality", "-q",
-        help="Base codec quality: JPEG 1-100, JPEG 2000 PSNR target in dB (10-70)."),
+        help="Base codec quality: JPEG 1-100 [default: 75, as cjpeg], JPEG 2000 PSNR target in "
+             "dB, 10-70 [default: 34, the PSNR of JPEG's 75]. Whole numbers for --jpeg-encoder "
+             "turbo and mozjpeg."),
     bpp: Optional[float] = typer.Option(None, "--bpp", help="Target bits per pixel (whole file)."),
     size: Optional[int] = typer.Option(None, "--size", help="Target file size in bytes."),
     mode: str = typer.Option(
@@ -94,22 +100,29 @@ def compress(
         None, help="Adaptation time budget in seconds [default: 40]."),
     adapt_subset: Optional[str] = typer.Option(
         None, help="Parameters to adapt: tail, last<k>, all, bias or gains [default: bias]."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
 ) -> None:
-    """Compress an image. Example: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25"""
+    """Compress an image. Example: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25
+
+    With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000."""
     from . import codec
     from .adaptation import AdaptConfig
     from .imageio import read_image
 
     try:
-        image = read_image(_read_input(input), name="stdin" if input == "-" else input)
         given = {"subset": adapt_subset, "steps": adapt_steps, "seconds": adapt_seconds}
+        if not adapt and any(v is not None for v in given.values()):
+            raise HybridCodecError("--adapt-subset, --adapt-steps and --adapt-seconds need --adapt")
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
+        image = read_image(_read_input(input), name="stdin" if input == "-" else input,
+                           max_pixels=max_pixels or None)
         say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
         res = codec.encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
                               profile=profile, model=model, subsampling=subsampling,
-                              adapt=cfg, jpeg_encoder=jpeg_encoder, progress=say)
+                              adapt=cfg, jpeg_encoder=jpeg_encoder, max_pixels=max_pixels or None,
+                              progress=say)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
             typer.echo(json.dumps(res.decision), err=True)
@@ -126,6 +139,7 @@ def decompress(
     output: str = typer.Argument(..., help="Image file (format from the extension; PNG for -)."),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Model file to use instead of the installed one."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress."),
 ) -> None:
@@ -135,7 +149,8 @@ def decompress(
 
     try:
         say = (lambda s: typer.echo(s, err=True)) if verbose else None
-        image = codec.decode(_read_input(input), model=model, progress=say)
+        image = codec.decode(_read_input(input), model=model, max_pixels=max_pixels or None,
+                             progress=say)
         if output == "-":
             _write_output(output, encode_image_file(image, "PNG"), [input], force)
         else:
@@ -175,6 +190,7 @@ def enhance(
         "best", help="best (the full network) or fast (its distilled student, where installed)."),
     project: bool = typer.Option(True, help="Project into the file's quantisation intervals."),
     fmt: str = typer.Option("png", "--format", help="Extension for outputs in a folder."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing outputs."),
 ) -> None:
     """Remove JPEG artifacts with no re-encode; the quality is read from each file.
@@ -191,11 +207,15 @@ def enhance(
     if many and output == "-":
         _fail("several inputs need an output folder, not -")
     if many:
-        Path(output).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(output).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"cannot create the output folder {output}: {exc.strerror}")
     failed = 0
     for f in tqdm(files, disable=len(files) < 2, unit="img", file=sys.stderr):
         try:
-            res = enhance_jpeg_ex(_read_input(f), model=model, project=project, profile=profile)
+            res = enhance_jpeg_ex(_read_input(f), model=model, project=project, profile=profile,
+                                  max_pixels=max_pixels or None)
             if output == "-":
                 _write_output("-", encode_image_file(res.image, "PNG",
                                                      icc_profile=res.icc_profile), [f], force)
@@ -372,5 +392,20 @@ def distill(
 
 
 def main() -> None:
-    """Entry point of the ``hybridcodec`` command."""
-    app()
+    """Entry point of the ``hybridcodec`` command: any error is one line and exit code 2
+    (set ``HYBRIDCODEC_DEBUG=1`` for the traceback of an unexpected one)."""
+    try:
+        from PIL import Image
+
+        Image.MAX_IMAGE_PIXELS = None  # the CLI applies its own --max-pixels before decoding
+        app()
+    except KeyboardInterrupt:
+        typer.echo("hybridcodec: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        if os.environ.get("HYBRIDCODEC_DEBUG"):
+            raise
+        msg = one_line(exc) if isinstance(exc, HybridCodecError) else \
+            f"internal error ({type(exc).__name__}): {one_line(exc)}"
+        typer.echo(f"hybridcodec: error: {msg}", err=True)
+        sys.exit(2)

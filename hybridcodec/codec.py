@@ -17,26 +17,20 @@ replication to even sizes and cropped after reconstruction.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from . import container
-from .adaptation import AdaptConfig, apply_update, parameter_shapes
+from .adaptation import AdaptConfig, parameter_shapes
 from .basecodecs import BaseCodec, base_by_id, get_base
-from .errors import HybridCodecError
+from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, check_pixels, guarded
 from .imageio import as_image
 from .models import Model, default_model_name, find_model, get_model
-from .tiling import DEFAULT_TILE, run_tiled
-
-#: context (input pixels) a tile needs: ComCNN sees 3 px at full resolution plus 1 compact px;
-#: RecCNN needs 2 compact px for bicubic plus one full-resolution px per layer.
-COM_MARGIN = 6
+from .pipeline import COM_MARGIN, Encoder, compact_image, reconstruct, to_tensor  # noqa: F401
+from .ratecontrol import (adapt_and_decide, choose_decoder, choose_mode, search_quality,
+                          target_bytes)
 
 __all__ = ["encode", "decode", "check", "info", "version", "EncodeResult", "encode_ex",
            "reconstruct", "MODES"]
@@ -61,158 +55,17 @@ def version() -> str:
             libs.append(f"{enc}: {pkg} {pkg_version(pkg)}")
         except PackageNotFoundError:
             libs.append(f"{enc}: not installed")
+    import torch
+
     return f"hybridcodec {__version__} ({'; '.join(libs)}; torch {torch.__version__})"
 
 
+@guarded
 def check(data: bytes, /) -> bool:
-    """Whether ``data`` starts like a ``.hyc`` file (magic bytes)."""
+    """Whether ``data`` (bytes-like) starts like a ``.hyc`` file (magic bytes)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise HybridCodecError(f"expected bytes, got {type(data).__name__}")
     return bytes(data[:4]) == container.MAGIC
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W) or (H, W, 3) -> float (1, 3, H, W) in [0, 1] (gray replicated)."""
-    t = torch.from_numpy(image.astype(np.float32) / 255)
-    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
-    return t.expand(-1, 3, -1, -1) if t.shape[1] == 1 else t
-
-
-def to_uint8(t: torch.Tensor, channels: int) -> np.ndarray:
-    """float (1, 3, H, W) -> uint8 image with ``channels`` planes (gray = mean of the three)."""
-    t = t[0].clamp(0, 1)
-    if channels == 1:
-        t = t.mean(0, keepdim=True)
-    arr = t.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    return np.ascontiguousarray(arr[:, :, 0] if channels == 1 else arr)
-
-
-def auto_tile(rec: torch.nn.Module) -> int:
-    """Input pixels per tile side for RecCNN: the largest multiple of 64 whose hidden
-    activations stay near 4 M values (16 MB, under glibc's mmap threshold; see ``tiling``)."""
-    if rec.depth == 0:
-        return DEFAULT_TILE
-    width = rec.head.out_channels
-    side = math.sqrt(4 * 2**20 / width) * rec.s2d / rec.scale  # feature side -> input side
-    return max(64, int(side) // 64 * 64)
-
-
-@torch.no_grad()
-def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, width: int,
-                deltas: dict[int, np.ndarray] | None = None, *, tile: int | None = None,
-                progress: Callable[[str], None] | None = None) -> np.ndarray:
-    """RecCNN on a decoded compact image (uint8), with an optional weight-update applied; runs
-    in tiles of ``tile`` compact pixels (default :func:`auto_tile`) so that memory stays
-    bounded at any image size."""
-    q = torch.tensor([float(quality)])
-    rec = model.net.rec
-    params = apply_update(rec, deltas) if deltas else None
-    gray = compact.ndim == 2
-    x = torch.from_numpy(np.ascontiguousarray(compact))  # uint8: converted tile by tile
-    x = x[None, None] if gray else x.permute(2, 0, 1)[None]
-
-    def run(t: torch.Tensor) -> torch.Tensor:  # uint8 tile in, uint8 tile out
-        f = t.float().div(255)
-        f = f.expand(-1, 3, -1, -1) if gray else f
-        y = torch.func.functional_call(rec, params, (f, q)) if params else rec(f, q)
-        y = y.clamp(0, 1)
-        y = y.mean(1, keepdim=True) if gray else y
-        return y.mul(255).round().to(torch.uint8)
-
-    # receptive field of the network (output pixels), plus bicubic's 2-pixel support on the
-    # compact side
-    margin = (-(-rec.radius // 2) + 3) if rec.scale == 2 else rec.radius + 1
-    out = run_tiled(run, x, scale=Fraction(rec.scale), margin=margin,
-                    tile=tile or auto_tile(rec), align=rec.s2d,
-                    progress=_tile_progress("RecCNN", progress))
-    arr = out[0].permute(1, 2, 0).numpy()
-    return np.ascontiguousarray(arr[:height, :width, 0] if gray else arr[:height, :width])
-
-
-@torch.no_grad()
-def compact_image(model: Model, x: torch.Tensor, quality: float, channels: int, *,
-                  tile: int = 2 * DEFAULT_TILE,
-                  progress: Callable[[str], None] | None = None) -> np.ndarray:
-    """ComCNN on an even-sized image tensor, in tiles; returns the uint8 compact image."""
-    q = torch.tensor([float(quality)])
-    margin = COM_MARGIN + model.net.com.extra_margin
-    out = run_tiled(lambda t: model.net.com(t, q), x, scale=Fraction(1, 2), margin=margin,
-                    tile=tile, progress=_tile_progress("ComCNN", progress))
-    return to_uint8(out, channels)
-
-
-def _tile_progress(what: str, say: Callable[[str], None] | None):
-    if say is None:
-        return None
-    return lambda done, total: say(f"{what}: tile {done}/{total}") if total > 1 else None
-
-
-class Encoder:
-    """Holds the padded input and the model; codes the compact image at any quality (cached)."""
-
-    def __init__(self, image: np.ndarray, base: BaseCodec, model: Model, subsampling: str,
-                 progress: Callable[[str], None] | None = None):
-        self.image, self.base, self.model, self.subsampling = image, base, model, subsampling
-        self.progress = progress
-        self.resolution = "full" if model.net.config.scale == 1 else "compact"
-        self.channels = 1 if image.ndim == 2 else 3
-        h, w = image.shape[:2]
-        x = to_tensor(image)
-        odd = model.net.config.scale == 2 and (h % 2 or w % 2)
-        self.x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if odd else x
-        self._payload: dict[float, bytes] = {}
-        self._recon: dict[float, np.ndarray] = {}
-
-    def twin(self, model: Model) -> Encoder:
-        """An encoder for the same image with another model. Full-resolution encoders share
-        their coded payloads (the base codec codes the image itself, only the decoder
-        differs); compact ones do not (each ComCNN makes its own compact image)."""
-        other = Encoder(self.image, self.base, model, self.subsampling, self.progress)
-        if self.resolution == other.resolution == "full":
-            other._payload = self._payload
-        return other
-
-    def payload(self, quality: float) -> bytes:
-        q = self.base.check_quality(quality)
-        if q not in self._payload:
-            if self.model.net.config.scale == 1:
-                compact = self.image
-            else:  # ComCNN is told the quality the payload's tables will say
-                qc = self.base.table_quality(q, gray=self.channels == 1,
-                                             subsampling=self.subsampling)
-                compact = compact_image(self.model, self.x, qc, self.channels,
-                                        progress=self.progress)
-            self._payload[q] = self.base.encode(compact, q, subsampling=self.subsampling)
-        return self._payload[q]
-
-    def condition(self, quality: float) -> float:
-        """The quality RecCNN is conditioned on: what the payload at ``quality`` says."""
-        return self.base.condition_quality(self.payload(quality), quality)
-
-    def file_at(self, quality: float, update: bytes | None = None) -> bytes:
-        q = self.base.check_quality(quality)
-        h, w = self.image.shape[:2]
-        hdr = container.Header(w, h, self.channels, self.base.id, self.subsampling, q,
-                               self.model.name, self.model.digest, self.resolution,
-                               encoder=self.base.encoder or "turbo")
-        chunks = [(container.CHUNK_BASE, self.payload(q))]
-        if update is not None:
-            chunks.append((container.CHUNK_UPDATE, update))
-        return container.pack(hdr, chunks)
-
-    def decoded_compact(self, quality: float) -> np.ndarray:
-        return self.base.decode(self.payload(quality), decoder=self.model.decoder)
-
-    def reconstruct(self, quality: float, deltas: dict[int, np.ndarray] | None = None) -> np.ndarray:
-        """The decoder's output at ``quality`` (cached without an update: the mode, decoder
-        and update decisions all compare against it)."""
-        h, w = self.image.shape[:2]
-        if deltas:
-            return reconstruct(self.model, self.decoded_compact(quality), self.condition(quality),
-                               h, w, deltas)
-        q = self.base.check_quality(quality)
-        if q not in self._recon:
-            self._recon[q] = reconstruct(self.model, self.decoded_compact(q), self.condition(q),
-                                         h, w)
-        return self._recon[q]
 
 
 @dataclass(frozen=True)
@@ -248,20 +101,55 @@ def _mode_model(base: str, mode: str, model: str | None,
     return mode, models
 
 
+def _number(name: str, value: object, kind: type = float) -> float | int | None:
+    """``value`` as a finite number of ``kind`` (None passes), else an error naming it."""
+    if value is None:
+        return None
+    ok = (int,) if kind is int else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, ok):
+        raise HybridCodecError(f"{name} must be {'an integer' if kind is int else 'a number'}, "
+                               f"got {value!r}")
+    if not np.isfinite(float(value)):
+        raise HybridCodecError(f"{name} must be finite, got {value!r}")
+    return kind(value)
+
+
+def _adapt_config(adapt: object) -> AdaptConfig | None:
+    if adapt is None or adapt is False:
+        return None
+    if adapt is True:
+        return AdaptConfig()
+    if isinstance(adapt, AdaptConfig):
+        return adapt
+    raise HybridCodecError(f"adapt must be True, False, None or an AdaptConfig, got {adapt!r}")
+
+
+def _check_options(**opts: object) -> None:
+    for key in ("base", "mode", "profile", "subsampling"):
+        if not isinstance(opts[key], str):
+            raise HybridCodecError(f"{key} must be a string, got {opts[key]!r}")
+    for key in ("model", "jpeg_encoder"):
+        if opts[key] is not None and not isinstance(opts[key], str):
+            raise HybridCodecError(f"{key} must be a string or None, got {opts[key]!r}")
+
+
+@guarded
 def encode_ex(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
     bpp: float | None = None, size: int | None = None, mode: str = "auto",
     profile: str = "fast", model: str | None = None, subsampling: str = "420",
-    adapt: AdaptConfig | None = None, jpeg_encoder: str | None = None,
+    adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     progress: Callable[[str], None] | None = None,
 ) -> EncodeResult:
     """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
     figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
     mode choice under ``decision["mode"]``)."""
-    from .ratecontrol import (adapt_and_decide, choose_decoder, choose_mode, search_quality,
-                              target_bytes)
-
-    img = as_image(image)
+    _check_options(base=base, mode=mode, profile=profile, subsampling=subsampling, model=model,
+                   jpeg_encoder=jpeg_encoder)
+    quality, bpp, size = _number("quality", quality), _number("bpp", bpp), _number("size", size, int)
+    cfg = _adapt_config(adapt)
+    img = as_image(image, max_pixels=max_pixels)
     codec = get_base(base, jpeg_encoder)
     if not codec.available():
         raise HybridCodecError(f"base codec {base} is not available in this installation")
@@ -269,6 +157,10 @@ def encode_ex(
         raise HybridCodecError(f"subsampling must be 420 or 444, got {subsampling!r}")
     if sum(v is not None for v in (quality, bpp, size)) > 1:
         raise HybridCodecError("give only one of quality, bpp and size")
+    if quality is None and bpp is None and size is None:
+        quality = codec.default_quality
+    if quality is not None:
+        codec.check_quality(quality, exact=True)
     mode, models = _mode_model(base, mode, model, profile)
     encs = [Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
             for m in models]
@@ -282,16 +174,16 @@ def encode_ex(
         if target is not None:
             q = search_quality(enc, target, progress=progress)
         else:
-            q = codec.check_quality(codec.default_quality if quality is None else quality)
+            q = codec.check_quality(quality)
         if mode == "full" and model is None and enc.model.net.rec.depth > 0:
             enc, decision["decoder"] = choose_decoder(enc, q, progress)
     data = enc.file_at(q)
     chosen_plain = len(encs) == 2 or "decoder" in decision  # the encoder picked the decoder
-    if adapt is not None and chosen_plain and enc.model.net.rec.depth == 0:
+    if cfg is not None and chosen_plain and enc.model.net.rec.depth == 0:
         decision.update(kept=False, reason=f"the encoder chose {enc.model.name}, which has no "
                                            f"parameters to adapt")
-    elif adapt is not None:
-        data, q, more = adapt_and_decide(enc, q, target, adapt, progress)
+    elif cfg is not None:
+        data, q, more = adapt_and_decide(enc, q, target, cfg, progress)
         decision.update(more)
     elif progress:
         progress(f"{enc.resolution} mode, quality {q:g}, {len(data)} bytes")
@@ -299,18 +191,22 @@ def encode_ex(
                         enc.resolution)
 
 
+@guarded
 def encode(
     image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
     bpp: float | None = None, size: int | None = None, mode: str = "auto",
     profile: str = "fast", model: str | None = None, subsampling: str = "420",
-    adapt: AdaptConfig | None = None, jpeg_encoder: str | None = None,
+    adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> bytes:
     """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes.
 
     Give at most one of ``quality`` (the base codec's own scale: JPEG quality factor 1-100,
     JPEG 2000 PSNR target in dB), ``bpp`` (target bits per pixel of the whole file) or ``size``
     (target bytes); targets are met by bisection over the base codec's quality and never
-    exceeded. ``mode``: ``compact`` (half-resolution ComCNN/RecCNN), ``full`` (full-resolution
+    exceeded. With none of them: quality 75 for JPEG (as cjpeg) and 34 dB for JPEG 2000 (the PSNR
+    jpegli's 75 gives on the training photos). A fractional JPEG quality needs the jpegli
+    encoder (libjpeg-turbo and mozjpeg take whole numbers; a fraction is an error). ``mode``: ``compact`` (half-resolution ComCNN/RecCNN), ``full`` (full-resolution
     artifact removal) or ``auto`` (both, keeping the better PSNR at the same size; with a quality,
     the size is that of the full-resolution file at that quality; in ``full`` and ``auto`` the
     plain decoder is kept where the default network does not help). ``model`` is a registry name
@@ -320,10 +216,13 @@ def encode(
     ``adapt`` fine-tunes the decoder on this image and appends the weight-update when it pays.
     ``jpeg_encoder`` (JPEG only): ``jpegli`` (default), ``mozjpeg`` or ``turbo`` (libjpeg-turbo);
     every payload is a standard JPEG, the file records the encoder for information only.
+    ``adapt``: ``True`` (the default :class:`AdaptConfig`), ``False``/``None`` or a config.
+    ``max_pixels`` (default 256 million; None: no limit) bounds the image's pixels. Any failure
+    raises :class:`HybridCodecError`; safe to call from many threads at once.
     """
     return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
                      profile=profile, model=model, subsampling=subsampling, adapt=adapt,
-                     jpeg_encoder=jpeg_encoder).data
+                     jpeg_encoder=jpeg_encoder, max_pixels=max_pixels).data
 
 
 def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:
@@ -333,15 +232,19 @@ def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:
     return c, base_by_id(c.header.base_id)
 
 
-def decode(data: bytes, /, *, model: str | None = None,
+@guarded
+def decode(data: bytes, /, *, model: str | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
            progress: Callable[[str], None] | None = None) -> np.ndarray:
     """Decompress ``.hyc`` bytes to a uint8 array (H, W) or (H, W, 3). ``model`` may name a
     model file to use instead of the installed registry (its name and hash must match);
-    ``progress`` receives a line per network tile of large images."""
+    ``max_pixels`` (default 256 million; None: no limit) is checked against the header and the
+    payload's own header before anything image-sized is allocated; ``progress`` receives a
+    line per network tile of large images. Safe to call from many threads at once."""
     from .weightcoding import decode_update
 
     c, base = _parse(data)
     h = c.header
+    check_pixels(h.width, h.height, max_pixels, "the .hyc image")
     net = find_model(h.model_name, h.model_digest, model)
     if (net.net.config.scale == 1) != (h.resolution == "full"):
         raise HybridCodecError(f"file is in {h.resolution} mode but model {h.model_name!r} is not")
@@ -352,9 +255,15 @@ def decode(data: bytes, /, *, model: str | None = None,
             raise HybridCodecError("weight-update chunk for a model without parameters")
         deltas = decode_update(update, parameter_shapes(net.net.rec))
     payload = c.get(container.CHUNK_BASE)
-    compact = base.decode(payload, decoder=net.decoder)
+    if payload is None:
+        raise HybridCodecError("file has no base payload chunk")
     scale = net.net.config.scale
     ch, cw = (h.height + scale - 1) // scale, (h.width + scale - 1) // scale
+    shape = base.peek_shape(payload)  # from its headers: nothing is decoded if it is wrong
+    if shape != (ch, cw, h.channels):
+        raise HybridCodecError(f"base payload is {shape[1]}x{shape[0]} with {shape[2]} "
+                               f"components, the header expects {cw}x{ch} with {h.channels}")
+    compact = base.decode(payload, decoder=net.decoder)
     expected = (ch, cw) if h.channels == 1 else (ch, cw, 3)
     if compact.shape != expected:
         raise HybridCodecError(f"base payload has shape {compact.shape}, expected {expected}")
@@ -362,6 +271,7 @@ def decode(data: bytes, /, *, model: str | None = None,
     return reconstruct(net, compact, cond, h.height, h.width, deltas, progress=progress)
 
 
+@guarded
 def info(data: bytes, /) -> dict:
     """Header fields and chunk sizes of a ``.hyc`` file (bytes; bpp of the whole file)."""
     from .weightcoding import describe_update

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .codec import reconstruct
-from .errors import HybridCodecError
+from .pipeline import reconstruct
+from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, check_pixels, guarded
 from .jpeginfo import JpegInfo, parse_jpeg
 from .models import BASELINE_FULL, BASELINE_FULL_JPEGLI, Model, default_model_name, get_model
 
@@ -58,6 +58,8 @@ def default_enhance_model(profile: str = "best") -> str:
 def _read(data_or_path: bytes | str | os.PathLike) -> bytes:
     if isinstance(data_or_path, (bytes, bytearray, memoryview)):
         return bytes(data_or_path)
+    if not isinstance(data_or_path, (str, os.PathLike)):
+        raise HybridCodecError(f"expected JPEG bytes or a path, got {type(data_or_path).__name__}")
     try:
         return Path(data_or_path).read_bytes()
     except OSError as exc:
@@ -74,10 +76,12 @@ def _orient(image: np.ndarray, orientation: int) -> np.ndarray:
 def _decode(data: bytes, info: JpegInfo, decoder: str) -> np.ndarray:
     from .basecodecs import get_base
 
-    if info.components not in (1, 3):
-        raise HybridCodecError(f"JPEG with {info.components} components (CMYK?) is not supported")
+    jpeg = get_base("jpeg")
+    jpeg.peek_shape(data)  # lossless, 12-bit and CMYK files are refused here, with the reason
+    if info.arithmetic and decoder == "jpegli":
+        decoder = "turbo"  # jpegli reads Huffman-coded files only
     try:
-        img = get_base("jpeg").decode(data, decoder=decoder)
+        img = jpeg.decode(data, decoder=decoder)
     except HybridCodecError as exc:
         raise HybridCodecError(f"JPEG does not decode: {exc}") from exc
     if img.ndim != (2 if info.components == 1 else 3):
@@ -85,14 +89,21 @@ def _decode(data: bytes, info: JpegInfo, decoder: str) -> np.ndarray:
     return img
 
 
+@guarded
 def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | None = None,
                     project: bool = True, profile: str = "best",
+                    max_pixels: int | None = DEFAULT_MAX_PIXELS,
                     progress: Callable[[str], None] | None = None) -> EnhanceResult:
-    """Enhance a JPEG (bytes or path); returns the image and the file's quality and profile."""
+    """Enhance a JPEG (bytes or path); returns the image and the file's quality and profile.
+    ``max_pixels`` (default 256 million; None: no limit) is checked against the file's frame
+    header before anything is decoded. Safe to call from many threads at once."""
     from .quantconstraint import project as qc_project
 
+    if model is not None and not isinstance(model, str):
+        raise HybridCodecError(f"model must be a string or None, got {model!r}")
     data = _read(data_or_path)
     info = parse_jpeg(data)
+    check_pixels(info.width, info.height, max_pixels, "the JPEG")
     m: Model = get_model(model or default_enhance_model(profile))
     if m.net.config.scale != 1 or (m.net.rec.depth == 0 and m.name != BASELINE_FULL_JPEGLI):
         raise HybridCodecError(f"model {m.name!r} is not a full-resolution enhancement model")
@@ -105,13 +116,17 @@ def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | 
                          info.icc_profile, m.name)
 
 
+@guarded
 def enhance_jpeg(data_or_path: bytes | str | os.PathLike, /, *, model: str | None = None,
-                 project: bool = True, profile: str = "best") -> np.ndarray:
+                 project: bool = True, profile: str = "best",
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Remove the artifacts of a JPEG file (bytes or path) with no re-encode; returns uint8
     (H, W, 3) or (H, W), upright (EXIF orientation applied)."""
-    return enhance_jpeg_ex(data_or_path, model=model, project=project, profile=profile).image
+    return enhance_jpeg_ex(data_or_path, model=model, project=project, profile=profile,
+                           max_pixels=max_pixels).image
 
 
+@guarded
 def enhance_to_pil(data_or_path: bytes | str | os.PathLike, /, **kw):
     """Like :func:`enhance_jpeg`, as a Pillow image that keeps the file's ICC profile."""
     from PIL import Image

@@ -1,31 +1,42 @@
 """Reading, validating and writing images (Pillow), with the supported modes in one place.
 
 Supported: 8-bit RGB, shape (H, W, 3), and 8-bit grayscale, shape (H, W). Everything else is
-refused with a message that says what is supported (RGBA and palette images read from files are
-converted: alpha is dropped only when it is fully opaque).
+refused with a message that says what is supported, by the same rules for files (CLI), arrays
+(API) and Pillow images (plugin): 16-bit images are refused (Pillow would silently drop their low
+bytes), alpha is dropped only when it is fully opaque, palette and bilevel images are expanded.
+
+Files are written through a temporary file and a rename (no partial outputs), with the
+permissions a new file gets under the user's umask, or those of the file it replaces.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 
 import numpy as np
 
-from .errors import HybridCodecError
+from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, check_pixels, one_line
 
-__all__ = ["as_image", "read_image", "write_image", "list_images", "atomic_write", "IMAGE_EXTS"]
+__all__ = ["as_image", "from_pil", "read_image", "write_image", "list_images", "atomic_write",
+           "IMAGE_EXTS"]
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
 SUPPORTED = "8-bit RGB (H, W, 3) or 8-bit grayscale (H, W)"
-MAX_PIXELS = 1 << 28  # 268 megapixels
 
 
-def as_image(array: object) -> np.ndarray:
-    """Validate an array as a supported image; returns it C-contiguous uint8."""
-    arr = np.asarray(array)
+def as_image(array: object, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Validate an array as a supported image (at most ``max_pixels`` pixels, 65535 per side,
+    the JPEG limit); returns it C-contiguous uint8."""
+    if not isinstance(array, np.ndarray):
+        try:
+            array = np.asarray(array)
+        except Exception as exc:  # noqa: BLE001 - ragged lists and the like
+            raise HybridCodecError(f"not an image array: {one_line(exc)}") from None
+    arr = array
     if arr.dtype != np.uint8:
         raise HybridCodecError(f"unsupported pixel type {arr.dtype}; supported: {SUPPORTED}")
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -34,24 +45,37 @@ def as_image(array: object) -> np.ndarray:
         raise HybridCodecError(f"unsupported image shape {arr.shape}; supported: {SUPPORTED}")
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise HybridCodecError(f"empty image of shape {arr.shape}")
-    if arr.shape[0] > 65535 or arr.shape[1] > 65535 or arr.shape[0] * arr.shape[1] > MAX_PIXELS:
+    if arr.shape[0] > 65535 or arr.shape[1] > 65535:
         raise HybridCodecError(f"image of shape {arr.shape} is too large (max 65535 per side)")
+    check_pixels(arr.shape[1], arr.shape[0], max_pixels)
     return np.ascontiguousarray(arr)
 
 
-def _from_pil(img, source: str, rgb: bool) -> np.ndarray:
-    from PIL import Image
+def _deep(img) -> str | None:
+    """The raw mode of a 16/32-bit file that Pillow would read as an 8-bit mode (before load)."""
+    for tile in getattr(img, "tile", None) or []:
+        args = tile.args if hasattr(tile, "args") else tile[3]
+        raw = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(raw, str) and (";16" in raw or ";32" in raw):
+            return raw
+    return None
 
+
+def from_pil(img, source: str = "image", *, rgb: bool = False) -> np.ndarray:
+    """A Pillow image as a supported array, by this module's rules (``source`` names it in
+    errors); ``rgb`` expands grayscale to RGB. Call before ``load()`` for files, so that
+    16-bit data that Pillow narrows to 8 bits is recognised."""
     mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F") or mode.startswith("I;"):
-        raise HybridCodecError(f"{source}: {mode} images (16/32-bit) are not supported; "
-                               f"supported: {SUPPORTED}")
+    deep = _deep(img)
+    if mode in ("I", "F") or mode.startswith("I;") or deep:
+        raise HybridCodecError(f"{source}: {deep or mode} images (16/32-bit) are not supported; "
+                               f"supported: {SUPPORTED} (convert to 8 bits first)")
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
         mode = img.mode
     if mode in ("RGBA", "LA"):
         alpha = np.asarray(img.getchannel("A"))
-        if alpha.min() < 255:
+        if alpha.size and alpha.min() < 255:
             raise HybridCodecError(f"{source}: image has transparency ({mode}); alpha is not "
                                    f"supported, supported: {SUPPORTED}")
         img = img.convert("RGB" if mode == "RGBA" else "L")
@@ -61,13 +85,25 @@ def _from_pil(img, source: str, rgb: bool) -> np.ndarray:
         img = img.convert("RGB")
     if rgb and img.mode == "L":
         img = img.convert("RGB")
-    return as_image(np.asarray(img))
+    return _to_array(img)
+
+
+def _to_array(img, rows: int = 512) -> np.ndarray:
+    """A Pillow RGB or L image as a writable uint8 array, copied in strips of ``rows`` rows (no
+    second whole-image copy: ``np.asarray`` would make a read-only one through ``tobytes``)."""
+    w, h = img.size
+    out = np.empty((h, w, 3) if img.mode == "RGB" else (h, w), np.uint8)
+    for y in range(0, h, rows):
+        out[y : y + rows] = np.asarray(img.crop((0, y, w, min(y + rows, h))))
+    return as_image(out, max_pixels=None)
 
 
 def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
-               name: str | None = None) -> np.ndarray:
+               name: str | None = None,
+               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file (or its bytes) into a supported uint8 array; ``name`` labels bytes
-    in error messages."""
+    in error messages. The size is checked against ``max_pixels`` from the file's header,
+    before decoding (Pillow's own ``Image.MAX_IMAGE_PIXELS`` applies as well)."""
     from PIL import Image, UnidentifiedImageError
 
     source = name or ("<bytes>" if isinstance(path, bytes) else str(path))
@@ -78,31 +114,70 @@ def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
     with fh:
         try:
             with Image.open(fh) as img:
+                check_pixels(img.width, img.height, max_pixels, source)
+                _deny_deep(img, source)
                 img.load()
-                return _from_pil(img, source, rgb)
+                return from_pil(img, source, rgb=rgb)
         except HybridCodecError:
             raise
         except UnidentifiedImageError:
             raise HybridCodecError(f"{source} is not an image file Pillow can read") from None
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise HybridCodecError(f"{source}: cannot read image: {exc}") from exc
+        except Image.DecompressionBombError as exc:
+            raise HybridCodecError(f"{source}: {one_line(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - any plugin's error on a corrupt file
+            raise HybridCodecError(f"{source}: cannot read image: {one_line(exc)}") from exc
+
+
+def _deny_deep(img, source: str) -> None:
+    deep = _deep(img)
+    if deep:
+        raise HybridCodecError(f"{source}: {deep} images (16/32-bit) are not supported; "
+                               f"supported: {SUPPORTED} (convert to 8 bits first)")
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux); 0o022 where it cannot be read."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (no partial files)."""
+    """Write ``data`` to ``path`` through a temporary file and a rename (no partial files). The
+    file gets the mode a new file gets under the umask, or, with ``force`` over an existing
+    file, that file's mode. Refuses folders and, without ``force``, existing files."""
     p = Path(path)
+    if p.is_dir():
+        raise HybridCodecError(f"{p} is a folder; give a file name")
     if p.exists() and not force:
         raise HybridCodecError(f"{p} exists; use --force to overwrite")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise HybridCodecError(f"output folder {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    try:
+        mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else 0o666 & ~_umask()
+    except OSError:
+        mode = 0o666 & ~_umask()
+    tmp = parent / f".{p.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise HybridCodecError(f"cannot write in {parent}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            os.fchmod(fh.fileno(), mode)
         os.replace(tmp, p)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HybridCodecError(f"cannot write {p}: {exc.strerror}") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

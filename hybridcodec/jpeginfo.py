@@ -54,6 +54,10 @@ def estimate_quality(table: np.ndarray, std: np.ndarray = STD_LUMA) -> float:
     return float(min(max(q, 1.0), 100.0))
 
 
+_LOSSLESS = {0xC3, 0xC7, 0xCB, 0xCF}
+_ARITHMETIC = {0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
 @dataclass
 class JpegInfo:
     """Header facts of a JPEG file."""
@@ -61,6 +65,8 @@ class JpegInfo:
     width: int = 0
     height: int = 0
     components: int = 0
+    precision: int = 8  # bits per sample (8, or 12 / 16 for extended and lossless files)
+    sof: int = 0  # the frame marker (0xC0 baseline, 0xC2 progressive, 0xC3 lossless, ...)
     sampling: list[tuple[int, int]] = field(default_factory=list)  # (h, v) per component
     progressive: bool = False
     tables: dict[int, np.ndarray] = field(default_factory=dict)  # natural order, 8x8
@@ -68,6 +74,16 @@ class JpegInfo:
     orientation: int = 1
     icc_profile: bytes | None = None
     restart_interval: int = 0
+
+    @property
+    def lossless(self) -> bool:
+        """Whether the file is a lossless JPEG (no quantisation at all)."""
+        return self.sof in _LOSSLESS
+
+    @property
+    def arithmetic(self) -> bool:
+        """Whether the entropy coder is arithmetic rather than Huffman."""
+        return self.sof in _ARITHMETIC
 
     @property
     def subsampling(self) -> str:
@@ -83,6 +99,8 @@ class JpegInfo:
     @property
     def quality(self) -> float:
         """Estimated IJG quality of the luminance table."""
+        if self.lossless:
+            raise HybridCodecError("lossless JPEG has no quantisation, hence no quality")
         return estimate_quality(self.tables[self.component_tables[0]])
 
 
@@ -92,6 +110,8 @@ def _orientation(exif: bytes) -> int:
     t = exif[6:]
     end = {b"II": "<", b"MM": ">"}.get(t[:2])
     if end is None:
+        return 1
+    if len(t) < 8:
         return 1
     (ifd,) = struct.unpack_from(end + "I", t, 4)
     if ifd + 2 > len(t):
@@ -107,8 +127,54 @@ def _orientation(exif: bytes) -> int:
     return 1
 
 
+def _dqt(seg: bytes, info: JpegInfo) -> None:
+    i = 0
+    while i < len(seg):
+        pq, tq = seg[i] >> 4, seg[i] & 15
+        if pq > 1 or tq > 3:
+            raise HybridCodecError(f"corrupt JPEG quantisation table header (precision {pq}, "
+                                   f"slot {tq})")
+        n = 128 if pq else 64
+        raw = seg[i + 1 : i + 1 + n]
+        if len(raw) != n:
+            raise HybridCodecError("truncated JPEG quantisation table")
+        vals = np.frombuffer(raw, ">u2" if pq else "u1")
+        if not vals.all():
+            raise HybridCodecError("corrupt JPEG: quantisation table with a zero step")
+        table = np.empty(64, np.int64)
+        table[ZIGZAG] = vals
+        info.tables[tq] = table.reshape(8, 8)
+        i += 1 + n
+
+
+def _sof(marker: int, seg: bytes, info: JpegInfo) -> None:
+    if info.sof:
+        raise HybridCodecError("corrupt JPEG: more than one frame header (SOF)")
+    if len(seg) < 6:
+        raise HybridCodecError("truncated JPEG frame header (SOF)")
+    info.precision, info.height, info.width, info.components = struct.unpack_from(">BHHB", seg)
+    info.sof = marker
+    info.progressive = marker in (0xC2, 0xC6, 0xCA, 0xCE)
+    if info.width == 0 or info.height == 0:
+        raise HybridCodecError(f"JPEG frame header says {info.width}x{info.height} pixels "
+                               "(a zero size is not supported)")
+    if info.components == 0 or len(seg) < 6 + 3 * info.components:
+        raise HybridCodecError("truncated JPEG frame header (SOF)")
+    for c in range(info.components):
+        _cid, hv, tq = struct.unpack_from(">BBB", seg, 6 + 3 * c)
+        h, v = hv >> 4, hv & 15
+        if not (1 <= h <= 4 and 1 <= v <= 4) or tq > 3:
+            raise HybridCodecError("corrupt JPEG frame header (sampling factor or table slot)")
+        info.sampling.append((h, v))
+        info.component_tables.append(tq)
+
+
 def parse_jpeg(data: bytes) -> JpegInfo:
-    """Parse the markers of a JPEG file up to the first scan (no pixel decoding)."""
+    """Parse the markers of a JPEG file up to the first scan (no pixel decoding). Every length
+    is checked against the bytes present; anything malformed is a :class:`HybridCodecError`."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise HybridCodecError(f"expected JPEG bytes, got {type(data).__name__}")
+    data = bytes(data)
     if len(data) < 4 or data[:2] != b"\xff\xd8":
         raise HybridCodecError("not a JPEG file (no SOI marker)")
     info, pos, icc, scan = JpegInfo(), 2, [], False
@@ -119,29 +185,17 @@ def parse_jpeg(data: bytes) -> JpegInfo:
         if marker == 0xFF:
             pos += 1
             continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # stand-alone markers (TEM, RSTn)
+            pos += 2
+            continue
         (length,) = struct.unpack_from(">H", data, pos + 2)
         seg = data[pos + 4 : pos + 2 + length]
         if length < 2 or len(seg) != length - 2:
             raise HybridCodecError("truncated JPEG segment")
         if marker == 0xDB:
-            i = 0
-            while i < len(seg):
-                pq, tq = seg[i] >> 4, seg[i] & 15
-                n = 128 if pq else 64
-                vals = np.frombuffer(seg[i + 1 : i + 1 + n], ">u2" if pq else "u1")
-                if len(vals) != 64:
-                    raise HybridCodecError("truncated JPEG quantisation table")
-                table = np.empty(64, np.int64)
-                table[ZIGZAG] = vals
-                info.tables[tq] = table.reshape(8, 8)
-                i += 1 + n
+            _dqt(seg, info)
         elif marker in SOF_MARKERS:
-            _p, info.height, info.width, info.components = struct.unpack_from(">BHHB", seg)
-            info.progressive = marker in (0xC2, 0xC6, 0xCA, 0xCE)
-            for c in range(info.components):
-                _cid, hv, tq = struct.unpack_from(">BBB", seg, 6 + 3 * c)
-                info.sampling.append((hv >> 4, hv & 15))
-                info.component_tables.append(tq)
+            _sof(marker, seg, info)
         elif marker == 0xDD and len(seg) >= 2:
             (info.restart_interval,) = struct.unpack_from(">H", seg)
         elif marker == 0xE1:
@@ -151,12 +205,15 @@ def parse_jpeg(data: bytes) -> JpegInfo:
         elif marker == 0xDA:
             scan = True
             break
+        elif marker == 0xD9:
+            break
         pos += 2 + length
+    if not info.sof:
+        raise HybridCodecError("JPEG has no frame header (SOF)" if scan or pos + 4 > len(data)
+                               else "corrupt JPEG headers")
     if not scan:
         raise HybridCodecError("truncated JPEG: no image data (SOS) after the headers")
-    if not info.components or not info.component_tables:
-        raise HybridCodecError("JPEG has no frame header (SOF)")
-    if any(t not in info.tables for t in info.component_tables):
+    if not info.lossless and any(t not in info.tables for t in info.component_tables):
         raise HybridCodecError("JPEG frame refers to a missing quantisation table")
     if icc:
         info.icc_profile = b"".join(chunk for _, chunk in sorted(icc))

@@ -5,18 +5,20 @@
     >>> im.save("copy.hyc", base="jpeg2000", quality=32)   # also bpp=, size=, codec_mode=
 
 Save options: ``base`` ("jpeg" or "jpeg2000", default "jpeg2000"), ``quality``, ``bpp``,
-``size``, ``model``, ``subsampling``, ``jpeg_encoder`` (as :func:`hybridcodec.encode`).
+``size``, ``model``, ``subsampling``, ``jpeg_encoder``, ``adapt`` (as :func:`hybridcodec.encode`).
+Images are taken by the CLI's rules (``imageio``): RGB, L, P and 1 modes, and RGBA/LA only when
+fully opaque; anything else (transparency, 16-bit) raises :class:`HybridCodecError`.
 """
 
 from __future__ import annotations
 
 from typing import IO
 
-import numpy as np
 from PIL import Image, ImageFile
 
 from . import codec, container
 from .errors import HybridCodecError
+from .imageio import from_pil
 
 __all__ = ["HycImageFile", "register_hyc"]
 
@@ -56,13 +58,13 @@ class HycImageFile(ImageFile.ImageFile):
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     opts = im.encoderinfo
-    if im.mode not in ("RGB", "L"):
-        im = im.convert("RGB")
+    image = from_pil(im, "image")  # the CLI's rules: no alpha or 16-bit data lost silently
     data = codec.encode(
-        np.asarray(im), base=opts.get("base", "jpeg2000"), quality=opts.get("quality"),
+        image, base=opts.get("base", "jpeg2000"), quality=opts.get("quality"),
         bpp=opts.get("bpp"), size=opts.get("size"), mode=opts.get("codec_mode", "auto"),
         profile=opts.get("profile", "fast"), model=opts.get("model"),
-        subsampling=opts.get("subsampling", "420"), jpeg_encoder=opts.get("jpeg_encoder"))
+        subsampling=opts.get("subsampling", "420"), jpeg_encoder=opts.get("jpeg_encoder"),
+        adapt=opts.get("adapt"))
     fp.write(data)
 
 

@@ -19,15 +19,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .adaptation import AdaptConfig, adapt, parameter_shapes
 from .errors import HybridCodecError
-from .metrics import psnr
+from .metrics import psnr, psnr_from_sse, sse
 from .weightcoding import decode_update, encode_update
 
 if TYPE_CHECKING:
-    from .codec import Encoder
+    from .pipeline import Encoder
 
 __all__ = ["target_bytes", "search_quality", "adapt_and_decide", "choose_mode"]
 
@@ -74,14 +72,10 @@ def search_quality(enc: Encoder, target: int, update: bytes | None = None, *,
     return lo
 
 
-def _sse(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sum((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-
-
 def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, seconds: float,
                     say: Callable[[str], None]) -> tuple[bytes | None, dict | None, dict]:
     """Fine-tune at quality ``q``; returns (chunk payload, decoded deltas, stats)."""
-    from .codec import to_tensor
+    from .pipeline import to_tensor
 
     rec = enc.model.net.rec
     compact = to_tensor(enc.decoded_compact(q))
@@ -97,7 +91,7 @@ def _slope(enc: Encoder, q: float, d0: float, bytes0: int) -> float:
     base = enc.base
     delta = 5.0 if base.integer_quality else 1.0
     q2 = q + delta if q + delta <= base.quality_max else q - delta
-    d2 = _sse(enc.image, enc.reconstruct(q2))
+    d2 = enc.sse(q2)
     bits = 8 * (len(enc.file_at(q2)) - bytes0)
     if bits == 0 or (d0 - d2) * bits <= 0:
         return math.inf if bits == 0 else abs(d0 - d2) / abs(bits)
@@ -111,21 +105,22 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
 
     Returns (file bytes, quality used, decision figures)."""
     say = progress or (lambda s: None)
-    f0, r0 = enc.file_at(q), enc.reconstruct(q)
-    d0 = _sse(enc.image, r0)
-    without = {"quality": q, "bytes": len(f0), "psnr": round(psnr(enc.image, r0), 4)}
+    f0 = enc.file_at(q)
+    d0 = enc.sse(q)
+    without = {"quality": q, "bytes": len(f0), "psnr": round(enc.psnr(q), 4)}
     if target is None:
         payload, deltas, stats = _adapted_update(enc, q, cfg, cfg.seconds, say)
         if payload is None:
             return f0, q, {"kept": False, "reason": "update quantised to zero", "without": without}
         f1 = enc.file_at(q, payload)
-        r1 = enc.reconstruct(q, deltas)
+        d1 = sse(enc.image, enc.reconstruct(q, deltas))
         lam = _slope(enc, q, d0, len(f0))
-        j0, j1 = d0 + lam * 8 * len(f0), _sse(enc.image, r1) + lam * 8 * len(f1)
+        j0, j1 = d0 + lam * 8 * len(f0), d1 + lam * 8 * len(f1)
         keep = j1 < j0
         decision = {"kept": keep, "rule": "D + lambda*R", "lambda_sse_per_bit": lam,
                     "without": without, "update": stats,
-                    "with": {"quality": q, "bytes": len(f1), "psnr": round(psnr(enc.image, r1), 4)}}
+                    "with": {"quality": q, "bytes": len(f1),
+                             "psnr": round(psnr_from_sse(d1, enc.image.size), 4)}}
         say(_summary(decision))
         return (f1 if keep else f0), q, decision
     # target size: base at the target vs. base at a lower quality + update at the same size
@@ -199,7 +194,7 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
         e = encs[mode]
         say(f"auto mode: trying {mode} at quality {q:g}")
         figures[mode] = {"quality": q, "bytes": len(e.file_at(q)),
-                         "psnr": round(psnr(e.image, e.reconstruct(q)), 4)}
+                         "psnr": round(e.psnr(q), 4)}
     chosen = max(cands, key=lambda m: figures[m]["psnr"])
     figures["chosen"] = chosen
     say("auto mode: " + "; ".join(f"{m} q{figures[m]['quality']:g} {figures[m]['bytes']} B "
@@ -227,7 +222,7 @@ def choose_decoder(full: Encoder, q: float, progress: Callable[[str], None] | No
     (the same codestream, so the classical codec is never lost). Returns (encoder, figures)."""
     encs = [*plain_twins(full).values(), full]
     figs = {e.model.name: {"bytes": len(e.file_at(q)),
-                           "psnr": round(psnr(e.image, e.reconstruct(q)), 4)}
+                           "psnr": round(e.psnr(q), 4)}
             for e in encs}
     best = max(encs, key=lambda e: figs[e.model.name]["psnr"])  # ties: the plain decoder
     figs["chosen"] = best.model.name

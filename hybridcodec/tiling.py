@@ -26,21 +26,24 @@ DEFAULT_TILE = 128
 
 def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, scale: Fraction,
               margin: int, tile: int = DEFAULT_TILE, align: int = 1,
+              channels_last: bool = False,
               progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """Apply ``fn`` (input (1, C, h, w) -> output (1, C', h*scale, w*scale)) tile by tile.
 
     ``margin``: context in input pixels on each side (at least the receptive-field radius);
     ``tile`` and ``margin`` are rounded up to multiples that keep tiles aligned with ``scale``
     and with ``align`` (input pixels; 2 for a network that starts with ``pixel_unshuffle(x, 2)``).
-    Images no larger than one tile are processed whole. ``progress(done, total)`` is called
-    after every tile.
+    Images no larger than one tile are processed whole. ``channels_last``: the result is
+    (1, H', W', C') (so that the caller's image array needs no second, transposed copy).
+    ``progress(done, total)`` is called after every tile.
     """
     h, w = x.shape[-2:]
     align = math.lcm(scale.denominator, align)  # e.g. 2 for a stride-2 net
     tile = -(-tile // align) * align
     margin = -(-margin // align) * align
     if h <= tile + 2 * margin and w <= tile + 2 * margin:
-        return fn(x)
+        y = fn(x)
+        return y.permute(0, 2, 3, 1).contiguous() if channels_last else y
     out = None
     origins = list(itertools.product(range(0, h, tile), range(0, w, tile)))
     for n, (y0, x0) in enumerate(origins):
@@ -49,9 +52,12 @@ def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, sc
         yb, xb = min(y1 + margin, h), min(x1 + margin, w)
         part = fn(x[..., ya:yb, xa:xb])
         if out is None:
-            out = part.new_empty(part.shape[0], part.shape[1], int(h * scale), int(w * scale))
+            dims = (part.shape[0], part.shape[1], int(h * scale), int(w * scale))
+            out = part.new_empty(dims[0], dims[2], dims[3], dims[1]) if channels_last else \
+                part.new_empty(dims)
+            view = out.permute(0, 3, 1, 2) if channels_last else out
         s = scale
-        out[..., int(y0 * s) : int(y1 * s), int(x0 * s) : int(x1 * s)] = part[
+        view[..., int(y0 * s) : int(y1 * s), int(x0 * s) : int(x1 * s)] = part[
             ..., int((y0 - ya) * s) : int((y1 - ya) * s), int((x0 - xa) * s) : int((x1 - xa) * s)]
         if progress:
             progress(n + 1, len(origins))
