@@ -141,7 +141,7 @@ class BaseCodec:
                 if subsampling not in SUBSAMPLINGS:
                     raise HybridCodecError(f"JPEG subsampling must be 420 or 444, got {subsampling!r}")
                 return self._encode_jpeg(image, q, subsampling)
-            return bytes(lib.jpeg2k_encode(image, level=q, codecformat="j2k"))
+            return self._encode_j2k(image, q)
         except HybridCodecError:
             raise
         except Exception as exc:  # noqa: BLE001 - library errors become ours
@@ -224,8 +224,10 @@ class BaseCodec:
         try:
             if self.id == 1 and decoder == "jpegli":
                 out = self._decode_jpegli(data)
+            elif self.id == 1:
+                out = lib.jpeg8_decode(data)
             else:
-                out = lib.jpeg8_decode(data) if self.id == 1 else lib.jpeg2k_decode(data)
+                out = self._decode_j2k(bytes(data))
         except HybridCodecError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -233,6 +235,26 @@ class BaseCodec:
         if out.dtype != np.uint8:
             raise HybridCodecError(f"{self.name} payload decodes to {out.dtype}, expected uint8")
         return out
+
+    def _encode_j2k(self, image: np.ndarray, q: float) -> bytes:
+        from . import j2ktiles
+
+        lib = self._lib()
+
+        def one(im: np.ndarray) -> bytes:
+            return bytes(lib.jpeg2k_encode(im, level=q, codecformat="j2k"))
+
+        h, w = image.shape[:2]
+        tile = j2ktiles.tile_side(h, w) if h * w > j2ktiles.TILED_ABOVE else None
+        return (tile and j2ktiles.encode_tiled(image, one, tile)) or one(image)
+
+    def _decode_j2k(self, data: bytes) -> np.ndarray:
+        from . import j2ktiles
+
+        lib = self._lib()
+        if j2ktiles.is_split(data):  # tile by tile: memory bounded by one tile
+            return j2ktiles.decode_tiled(data, lib.jpeg2k_decode, _j2k_shape(data)[2])
+        return lib.jpeg2k_decode(data)
 
     @staticmethod
     def _decode_jpegli(data: bytes) -> np.ndarray:

@@ -110,6 +110,7 @@ def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | 
     decoded = _decode(data, info, m.decoder)
     h, w = decoded.shape[:2]
     out = reconstruct(m, decoded, info.quality, h, w, progress=progress)
+    del decoded  # big images: the projection's buffers take its place
     if project:
         out = qc_project(out, data)
     return EnhanceResult(_orient(out, info.orientation), info.quality, info.subsampling,

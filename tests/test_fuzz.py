@@ -118,3 +118,19 @@ def test_mutated_hyc_payloads(tmp_path):
         for m, bad in enumerate(_mutations(payload, rng, 80)):
             data = container.pack(c.header, [(container.CHUNK_BASE, bad)])
             _check(_decode, data, tmp_path, f"hyc-{k}-{m}.hyc")
+
+
+def test_mutated_tiled_jpeg2000(tmp_path):
+    """The tiled JPEG 2000 of big images (``j2ktiles``), split and decoded tile by tile."""
+    import imagecodecs
+
+    from hybridcodec import j2ktiles
+
+    img = make_image(300, 2400)
+    cs = j2ktiles.encode_tiled(
+        img, lambda im: bytes(imagecodecs.jpeg2k_encode(im, level=30, codecformat="j2k")), 2048)
+    hdr = container.Header(2400, 300, 3, 2, "420", 30.0, "baseline-full", b"\x00" * 8, "full")
+    rng = np.random.default_rng(14)
+    for m, bad in enumerate(_mutations(cs, rng, 40)):
+        data = container.pack(hdr, [(container.CHUNK_BASE, bad)])
+        _check(_decode, data, tmp_path, f"j2k-tiled-{m}.hyc")
