@@ -74,8 +74,8 @@ def compress(
     base: str = typer.Option("jpeg2000", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
     quality: Optional[float] = typer.Option(
         None, "--quality", "-q",
-        help="Base codec quality: JPEG 1-100 [default: 75, as cjpeg], JPEG 2000 PSNR target in "
-             "dB, 10-70 [default: 34, the PSNR of JPEG's 75]. Whole numbers for --jpeg-encoder "
+        help="Base codec quality: JPEG 1-100 (default 75, as cjpeg), JPEG 2000 PSNR target in "
+             "dB, 10-70 (default 34, the PSNR of JPEG's 75). Whole numbers for --jpeg-encoder "
              "turbo and mozjpeg."),
     bpp: Optional[float] = typer.Option(None, "--bpp", help="Target bits per pixel (whole file)."),
     size: Optional[int] = typer.Option(None, "--size", help="Target file size in bytes."),
@@ -95,11 +95,11 @@ def compress(
              "standard JPEG, decoded the same whichever wrote it."),
     adapt: bool = typer.Option(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
-    adapt_steps: Optional[int] = typer.Option(None, help="Adaptation steps [default: 40]."),
+    adapt_steps: Optional[int] = typer.Option(None, help="Adaptation steps (default 40)."),
     adapt_seconds: Optional[float] = typer.Option(
-        None, help="Adaptation time budget in seconds [default: 40]."),
+        None, help="Adaptation time budget in seconds (default 40)."),
     adapt_subset: Optional[str] = typer.Option(
-        None, help="Parameters to adapt: tail, last<k>, all, bias or gains [default: bias]."),
+        None, help="Parameters to adapt: tail, last<k>, all, bias or gains (default bias)."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),

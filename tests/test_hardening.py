@@ -284,3 +284,10 @@ def test_degenerate_shapes_round_trip(shape):
     img = np.resize(make_image(8, 8), shape).astype(np.uint8)
     for base in ("jpeg", "jpeg2000"):
         assert hybridcodec.decode(hybridcodec.encode(img, base=base)).shape == img.shape
+
+
+def test_help_says_the_default_quality():
+    r = run("compress", "--help")
+    assert r.returncode == 0
+    text = b" ".join(r.stdout.split())
+    assert b"quality 75 for JPEG, 34 dB for JPEG 2000" in text
