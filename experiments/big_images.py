@@ -14,7 +14,6 @@ timed in-process. Writes
 from __future__ import annotations
 
 import argparse
-import csv
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from common import write_csv
 from hybridcodec.imageio import list_images, read_image
 
 
@@ -100,11 +100,7 @@ def main() -> None:
                              "seconds": round(wall, 2), "seconds_per_mp": round(wall / mp, 2),
                              "peak_mb": round(peak), "note": line[:120]})
                 print(rows[-1], flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,10 @@ and bits per pixel of the plain codec over the photos.
 from __future__ import annotations
 
 import argparse
-import csv
-from pathlib import Path
 
 import numpy as np
 
+from common import write_csv
 from hybridcodec.basecodecs import get_base
 from hybridcodec.imageio import list_images, read_image
 from hybridcodec.metrics import psnr
@@ -40,11 +39,7 @@ def main() -> None:
         rows.append({"codec": name, "quality": q, "psnr_db": round(float(np.mean(ps)), 3),
                      "bpp": round(float(np.mean(bs)), 4), "images": len(files)})
         print(rows[-1], flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,25 @@ def make_image(h: int, w: int, channels: int = 3, seed: int = 0) -> np.ndarray:
     return img[:, :, 0] if channels == 1 else img
 
 
+def file_with_update(model, img: np.ndarray, q: float = 20, *, subset: str = "tail",
+                     sigma: float = 0.01):
+    """A JPEG .hyc file of ``img`` carrying a random weight-update of ``subset`` (N(0, sigma));
+    returns (encoder, file bytes, update payload)."""
+    from hybridcodec.adaptation import select_parameters
+    from hybridcodec.basecodecs import get_base
+    from hybridcodec.pipeline import Encoder
+    from hybridcodec.weightcoding import encode_update
+
+    enc = Encoder(img, get_base("jpeg"), model, "420")
+    rec = model.net.rec
+    rng = np.random.default_rng(0)
+    chosen = select_parameters(rec, subset)
+    deltas = {i: rng.normal(0, sigma, tuple(p.shape)) for i, (_, p) in
+              enumerate(rec.named_parameters()) if i in chosen}
+    payload, _ = encode_update(deltas, 0.002)
+    return enc, enc.file_at(q, payload), payload
+
+
 @pytest.fixture
 def rgb64() -> np.ndarray:
     return make_image(64, 64)
@@ -39,6 +58,24 @@ def photos(tmp_path):
     for i in range(4):
         Image.fromarray(make_image(64, 72, seed=i)).save(d / f"{i}.png")
     return d
+
+
+@pytest.fixture
+def tiny_model(empty_weights):
+    """A tiny untrained compact JPEG model, installed as the only (default) one."""
+    import json
+
+    import torch
+
+    from hybridcodec.models import get_model, save_model
+    from hybridcodec.networks import HybridNet, NetConfig
+
+    torch.manual_seed(0)
+    net = HybridNet(NetConfig(4, 3, 8, True, (5.0, 95.0)))
+    save_model(net, empty_weights / "tiny.pt", name="tiny", base="jpeg")
+    (empty_weights / "MANIFEST.json").write_text(
+        json.dumps({"models": {"tiny": {"file": "tiny.pt"}}, "defaults": {"jpeg": "tiny"}}))
+    return get_model("tiny")
 
 
 @pytest.fixture

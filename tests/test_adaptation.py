@@ -14,21 +14,10 @@ from hybridcodec.codec import Encoder, encode_ex, reconstruct, to_tensor
 from hybridcodec.basecodecs import get_base
 from hybridcodec.models import get_model, save_model
 from hybridcodec.networks import HybridNet, NetConfig, RecCNN
-from hybridcodec.weightcoding import encode_update
 
-from .conftest import make_image
+from .conftest import file_with_update, make_image
 
-FAST = AdaptConfig(subset="tail", steps=15, seconds=30, crop=16, crops=2, lr=5e-3)
-
-
-@pytest.fixture
-def tiny_model(empty_weights):
-    torch.manual_seed(0)
-    net = HybridNet(NetConfig(4, 3, 8, True, (5.0, 95.0)))
-    save_model(net, empty_weights / "tiny.pt", name="tiny", base="jpeg")
-    (empty_weights / "MANIFEST.json").write_text(
-        json.dumps({"models": {"tiny": {"file": "tiny.pt"}}, "defaults": {"jpeg": "tiny"}}))
-    return get_model("tiny")
+FAST = AdaptConfig(subset="tail", steps=15, seconds=3600, crop=16, crops=2, lr=5e-3)
 
 
 def test_subsets():
@@ -52,26 +41,16 @@ def test_adaptation_lowers_the_error_on_the_image(tiny_model):
     img = make_image(48, 48)
     enc = Encoder(img, get_base("jpeg"), tiny_model, "420")
     compact = to_tensor(enc.decoded_compact(20))
-    whole = AdaptConfig(subset="tail", steps=20, seconds=30, crop=24, crops=1, lr=2e-3)
+    whole = AdaptConfig(subset="tail", steps=20, seconds=3600, crop=24, crops=1, lr=2e-3)
     deltas = adapt(tiny_model.net.rec, compact, enc.x, 20, whole)  # crop = the whole image
     before = enc.reconstruct(20).astype(float)
     after = reconstruct(tiny_model, enc.decoded_compact(20), 20, 48, 48, deltas).astype(float)
     assert ((after - img) ** 2).mean() < ((before - img) ** 2).mean()
 
 
-def _file_with_update(model, img, q=20):
-    enc = Encoder(img, get_base("jpeg"), model, "420")
-    rec = model.net.rec
-    rng = np.random.default_rng(0)
-    deltas = {i: rng.normal(0, 0.01, tuple(p.shape)) for i, (_, p) in
-              enumerate(rec.named_parameters()) if i in select_parameters(rec, "tail")}
-    payload, _ = encode_update(deltas, 0.002)
-    return enc, enc.file_at(q, payload), payload
-
-
 def test_decoder_applies_the_update(tiny_model):
     img = make_image(30, 40)
-    enc, data, _ = _file_with_update(tiny_model, img)
+    enc, data, _ = file_with_update(tiny_model, img)
     out = hybridcodec.decode(data)
     assert out.shape == img.shape
     assert not np.array_equal(out, enc.reconstruct(20))  # the update changed the image
@@ -88,7 +67,7 @@ def _fix_crc(data: bytes, payload_start: int, length: int) -> bytes:
 
 def test_corrupt_update_chunk_gives_our_error(tiny_model):
     img = make_image(30, 40)
-    _, data, payload = _file_with_update(tiny_model, img)
+    _, data, payload = file_with_update(tiny_model, img)
     start = data.index(b"UPDT") + 8
     for pos in range(len(payload)):
         for value in (0x00, 0x7F, 0xFF):
@@ -108,7 +87,7 @@ def test_corrupt_update_chunk_gives_our_error(tiny_model):
 
 def test_update_for_baseline_model_is_refused(tiny_model):
     img = make_image(16, 16)
-    _, data, payload = _file_with_update(tiny_model, img)
+    _, data, payload = file_with_update(tiny_model, img)
     base_file = hybridcodec.encode(img, base="jpeg", quality=20, model="baseline")
     c = container.unpack(base_file)
     forged = container.pack(c.header, [*c.chunks, (container.CHUNK_UPDATE, payload)])
@@ -146,7 +125,7 @@ def test_full_resolution_model_adapts_and_decodes(empty_weights):
     model = get_model("tiny-full")
     img = make_image(40, 52, seed=4)
     enc = Encoder(img, get_base("jpeg"), model, "420")
-    cfg = AdaptConfig(subset="tail", steps=25, seconds=30, crop=12, crops=2, lr=3e-3)
+    cfg = AdaptConfig(subset="tail", steps=25, seconds=3600, crop=12, crops=2, lr=3e-3)
     deltas = adapt(model.net.rec, to_tensor(enc.decoded_compact(15)), enc.x, 15, cfg)
     before = enc.reconstruct(15).astype(float)
     after = enc.reconstruct(15, deltas).astype(float)

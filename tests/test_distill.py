@@ -88,7 +88,7 @@ def test_full_resolution_teacher_and_adaptation_of_the_student(photos, tmp_path)
     save_model(compact_teacher, tmp_path / "tc.pt", name="teacher-c", base="jpeg")
     res_c = distill(_cfg(photos, tmp_path / "tc.pt", tmp_path / "run-c", steps=3))
     img = make_image(40, 52, seed=4)
-    cfg = AdaptConfig(subset="tail", steps=25, seconds=30, crop=26, crops=1, lr=3e-3)
+    cfg = AdaptConfig(subset="tail", steps=25, seconds=3600, crop=26, crops=1, lr=3e-3)
     for weights, mode in ((res["weights"], "full"), (res_c["weights"], "compact")):
         model = get_model(weights)
         enc = Encoder(img, get_base("jpeg"), model, "420")

@@ -2,7 +2,6 @@
 same input rules in the API, the CLI and the Pillow plugin, default quality, degenerate shapes."""
 
 import io
-import json
 import os
 import stat
 import struct
@@ -13,21 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import hybridcodec
 from hybridcodec import HybridCodecError, container
-from hybridcodec.adaptation import AdaptConfig, select_parameters
+from hybridcodec.adaptation import AdaptConfig
 from hybridcodec.basecodecs import get_base
-from hybridcodec.codec import Encoder, encode_ex
+from hybridcodec.codec import encode_ex
 from hybridcodec.enhance import enhance_jpeg
 from hybridcodec.imageio import atomic_write, read_image
-from hybridcodec.models import get_model, save_model
-from hybridcodec.networks import HybridNet, NetConfig
-from hybridcodec.weightcoding import encode_update
 
-from .conftest import make_image
+from .conftest import file_with_update, make_image
 
 CMD = [sys.executable, "-m", "hybridcodec"]
 
@@ -36,31 +31,11 @@ def run(*args):
     return subprocess.run([*CMD, *map(str, args)], capture_output=True, timeout=600)
 
 
-@pytest.fixture
-def tiny_model(empty_weights):
-    torch.manual_seed(0)
-    net = HybridNet(NetConfig(4, 3, 8, True, (5.0, 95.0)))
-    save_model(net, empty_weights / "tiny.pt", name="tiny", base="jpeg")
-    (empty_weights / "MANIFEST.json").write_text(
-        json.dumps({"models": {"tiny": {"file": "tiny.pt"}}, "defaults": {"jpeg": "tiny"}}))
-    return get_model("tiny")
-
-
-def _file_with_update(model, img, q=20):
-    enc = Encoder(img, get_base("jpeg"), model, "420")
-    rec = model.net.rec
-    rng = np.random.default_rng(0)
-    deltas = {i: rng.normal(0, 0.05, tuple(p.shape)) for i, (_, p) in
-              enumerate(rec.named_parameters()) if i in select_parameters(rec, "all")}
-    payload, _ = encode_update(deltas, 0.002)
-    return enc.file_at(q, payload)
-
-
 # --- threads -------------------------------------------------------------------------------
 
 def test_decoding_with_an_update_is_thread_safe(tiny_model):
     img = make_image(96, 80)
-    data = _file_with_update(tiny_model, img)
+    _, data, _ = file_with_update(tiny_model, img, subset="all", sigma=0.05)
     plain = container.pack(container.unpack(data).header,
                            [(container.CHUNK_BASE, container.unpack(data).get(container.CHUNK_BASE))])
     serial, serial_plain = hybridcodec.decode(data), hybridcodec.decode(plain)
@@ -100,7 +75,7 @@ def test_jpeg_bomb_is_refused_from_the_header_quickly():
     t0 = time.monotonic()
     with pytest.raises(HybridCodecError, match="megapixels"):
         enhance_jpeg(bomb)
-    assert time.monotonic() - t0 < 30  # a hang guard; the benchmark figure is in the README
+    assert time.monotonic() - t0 < 300  # a hang guard only (the check reads headers)
     with pytest.raises(HybridCodecError, match="cannot hold"):  # under the limit, but forged
         enhance_jpeg(_with_sof_size(small, 16000, 16000))
     with pytest.raises(HybridCodecError, match="megapixels"):
