@@ -8,16 +8,36 @@ ComCNN makes a compact half-resolution image, the base codec codes it, RecCNN re
     >>> restored = hybridcodec.decode(data)
 
 Importing this package has no side effects; the Pillow plugin registers itself only when
-``hybridcodec.pillow`` is imported (or ``register_hyc()`` is called).
+``hybridcodec.pillow`` is imported (or ``register_hyc()`` is called). The functions are loaded
+on first use (PEP 562), so that importing the package, or running ``hybridcodec --help``, does
+not import torch.
 """
 
 from __future__ import annotations
 
-__version__ = "0.2.0"
+import importlib
+from typing import TYPE_CHECKING
 
-from .codec import check, decode, encode, info, version
-from .enhance import enhance_jpeg, enhance_to_pil
 from .errors import HybridCodecError
+
+__version__ = "0.2.0"
 
 __all__ = ["encode", "decode", "check", "info", "version", "enhance_jpeg", "enhance_to_pil",
            "HybridCodecError", "__version__"]
+
+_LAZY = {"encode": "codec", "decode": "codec", "check": "codec", "info": "codec",
+         "version": "codec", "enhance_jpeg": "enhance", "enhance_to_pil": "enhance"}
+
+if TYPE_CHECKING:
+    from .codec import check, decode, encode, info, version
+    from .enhance import enhance_jpeg, enhance_to_pil
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -266,3 +266,12 @@ def test_help_says_the_default_quality():
     assert r.returncode == 0
     text = b" ".join(r.stdout.split())
     assert b"quality 75 for JPEG, 34 dB for JPEG 2000" in text
+
+
+def test_importing_the_package_or_asking_for_help_does_not_import_torch():
+    code = ("import sys, hybridcodec, hybridcodec.cli; assert 'torch' not in sys.modules; "
+            "hybridcodec.encode; assert 'torch' in sys.modules")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    with pytest.raises(AttributeError):
+        hybridcodec.no_such_function  # noqa: B018
