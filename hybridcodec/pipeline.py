@@ -109,7 +109,7 @@ def compact_image(model: Model, x: torch.Tensor | np.ndarray, quality: float, ch
     def run(t: torch.Tensor) -> torch.Tensor:  # tile in, uint8 compact tile out
         f = t.float().div(255) if t.dtype == torch.uint8 else t
         f = f.expand(-1, 3, -1, -1) if f.shape[1] == 1 else f
-        y = model.net.com(f, q)[:, :, :, :].clamp(0, 1)
+        y = model.net.com(f, q).clamp(0, 1)
         y = y.mean(1, keepdim=True) if channels == 1 else y
         return y.mul(255).round().to(torch.uint8)
 
