@@ -51,25 +51,26 @@ def as_image(array: object, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
     return np.ascontiguousarray(arr)
 
 
-def _deep(img) -> str | None:
-    """The raw mode of a 16/32-bit file that Pillow would read as an 8-bit mode (before load)."""
+def _refuse_deep(img, source: str) -> None:
+    """Refuse 16/32-bit images, including files Pillow would read as an 8-bit mode (recognised
+    from the raw mode of their tiles, which only exists before ``load()``)."""
+    deep = img.mode if img.mode in ("I", "F") or img.mode.startswith("I;") else None
     for tile in getattr(img, "tile", None) or []:
         args = tile.args if hasattr(tile, "args") else tile[3]
         raw = args[0] if isinstance(args, tuple) and args else args
         if isinstance(raw, str) and (";16" in raw or ";32" in raw):
-            return raw
-    return None
+            deep = raw
+    if deep:
+        raise HybridCodecError(f"{source}: {deep} images (16/32-bit) are not supported; "
+                               f"supported: {SUPPORTED} (convert to 8 bits first)")
 
 
 def from_pil(img, source: str = "image", *, rgb: bool = False) -> np.ndarray:
     """A Pillow image as a supported array, by this module's rules (``source`` names it in
     errors); ``rgb`` expands grayscale to RGB. Call before ``load()`` for files, so that
     16-bit data that Pillow narrows to 8 bits is recognised."""
+    _refuse_deep(img, source)
     mode = img.mode
-    deep = _deep(img)
-    if mode in ("I", "F") or mode.startswith("I;") or deep:
-        raise HybridCodecError(f"{source}: {deep or mode} images (16/32-bit) are not supported; "
-                               f"supported: {SUPPORTED} (convert to 8 bits first)")
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
         mode = img.mode
@@ -115,7 +116,7 @@ def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
         try:
             with Image.open(fh) as img:
                 check_pixels(img.width, img.height, max_pixels, source)
-                _deny_deep(img, source)
+                _refuse_deep(img, source)
                 img.load()
                 return from_pil(img, source, rgb=rgb)
         except HybridCodecError:
@@ -126,13 +127,6 @@ def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
             raise HybridCodecError(f"{source}: {one_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - any plugin's error on a corrupt file
             raise HybridCodecError(f"{source}: cannot read image: {one_line(exc)}") from exc
-
-
-def _deny_deep(img, source: str) -> None:
-    deep = _deep(img)
-    if deep:
-        raise HybridCodecError(f"{source}: {deep} images (16/32-bit) are not supported; "
-                               f"supported: {SUPPORTED} (convert to 8 bits first)")
 
 
 def _umask() -> int:
