@@ -7,10 +7,12 @@ from pathlib import Path
 
 
 def write_csv(path: str | Path, rows: list[dict]) -> None:
-    """Write ``rows`` (dicts with the same keys) to a CSV file, creating its folder."""
+    """Write ``rows`` (dicts) to a CSV file, creating its folder; the columns are every key in
+    order of first appearance (empty where a row lacks one)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     with open(p, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)),
+                           restval="")
         w.writeheader()
         w.writerows(rows)

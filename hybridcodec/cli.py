@@ -25,6 +25,7 @@ from typing import Optional
 
 import typer
 
+from .cli_train import distill, train
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, one_line
 
 MAX_PIXELS_HELP = ("Refuse images over this many pixels, checked from the headers before "
@@ -290,105 +291,8 @@ def bench(
     typer.echo(report)
 
 
-@app.command()
-def train(
-    data: list[str] = typer.Argument(
-        ..., help="Folder(s) of training photos (never the benchmark); the last photos of the "
-                  "last folder are held out for validation."),
-    base: str = typer.Option("jpeg", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
-    out: str = typer.Option("runs/train", help="Run folder: checkpoint.pt, log.jsonl, weights."),
-    name: str = typer.Option("", help="Model name (default hyc-<base>)."),
-    budget: float = typer.Option(0.0, help="Wall-clock budget in seconds (0: use --steps)."),
-    steps: int = typer.Option(2000, help="Total steps when no --budget is given."),
-    rounds: int = typer.Option(2, help="Alternating rounds of (a, b) before the final (a)."),
-    mode: str = typer.Option(
-        "compact", help="compact (ComCNN + half resolution) or full (artifact removal only)."),
-    s2d: int = typer.Option(
-        1, help="2: RecCNN runs on the space-to-depth image (half resolution, 12 planes)."),
-    hf_width: int = typer.Option(
-        0, help="Width of the high-frequency enhancement branch (Zhang et al. 2025; 0: none)."),
-    feature_enh: bool = typer.Option(
-        False, "--feature-enh", help="Add the feature enhancement module (Zhang et al. 2025)."),
-    deform: bool = typer.Option(
-        False, "--deform", help="Deformable residual module in ComCNN (Fu et al. 2024)."),
-    com_width: int = typer.Option(64, help="ComCNN width (0: area downsampling only)."),
-    rec_depth: int = typer.Option(20, help="RecCNN depth (paper: 20; 0: bicubic only)."),
-    rec_width: int = typer.Option(64, help="RecCNN width (paper: 64)."),
-    patch: int = typer.Option(96, help="Training patch size in pixels (even)."),
-    batch: int = typer.Option(16, help="Patches per step."),
-    lr: float = typer.Option(5e-4, help="RecCNN learning rate (Adam, cosine decay)."),
-    com_lr: float = typer.Option(1e-4, help="ComCNN learning rate."),
-    com_grad: str = typer.Option("aux", help="ComCNN phase: aux (paper) or ste."),
-    threads: int = typer.Option(0, help="CPU threads (0: torch default)."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    sparse_density: float = typer.Option(
-        0.0, help="Under torchrun: send only this fraction of each gradient (0: dense)."),
-    sparse_method: str = typer.Option("topk", help="Sparsification: topk or sample."),
-    log_every: int = typer.Option(50, help="Steps between two log records."),
-    init: str = typer.Option(
-        "", help="Fine-tune from this model (name or file); added modules start as identity."),
-    jpeg_encoders: str = typer.Option(
-        "jpegli,mozjpeg,turbo", help="JPEG: encoders drawn per example (comma-separated)."),
-    decoder: str = typer.Option(
-        "jpegli", help="JPEG: the decoder whose output RecCNN reads (jpegli or turbo)."),
-    seed: int = typer.Option(0),
-) -> None:
-    """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
-    Example: hybridcodec train ../shared/data/train --base jpeg --budget 3000 --out runs/jpeg
-
-    Data-parallel on N processes (gloo on CPU, NCCL on GPU; --batch is the global batch):
-    torchrun --nproc_per_node 2 -m hybridcodec train ../shared/data/train --sparse-density 0.01"""
-    from .training import TrainConfig
-    from .training import train as run_train
-
-    cfg = TrainConfig(data=os.pathsep.join(data), base=base, out=out, name=name, budget_s=budget, steps=steps,
-                      rounds=rounds, mode=mode, s2d=s2d, hf_width=hf_width,
-                      feature_enh=feature_enh, deform=deform, com_width=com_width, rec_depth=rec_depth,
-                      rec_width=rec_width, patch=patch, batch=batch, lr=lr, com_lr=com_lr,
-                      com_grad=com_grad, threads=threads, device=device, seed=seed,
-                      sparse_density=sparse_density, sparse_method=sparse_method,
-                      log_every=log_every, init=init, jpeg_encoders=jpeg_encoders,
-                      decoder=decoder)
-    try:
-        res = run_train(cfg, progress=lambda s: typer.echo(s, err=True))
-    except HybridCodecError as exc:
-        _fail(str(exc))
-    if os.environ.get("RANK", "0") != "0":
-        return
-    typer.echo(json.dumps({k: res[k] for k in ("weights", "steps", "val_psnr", "train_seconds")}))
-
-
-@app.command()
-def distill(
-    data: str = typer.Argument(..., help="Folder of training photos (never the benchmark)."),
-    teacher: str = typer.Option(..., "--teacher", "-t", help="Teacher model (name or file)."),
-    out: str = typer.Option("runs/distill", help="Run folder: checkpoint.pt, log.jsonl, weights."),
-    name: str = typer.Option("", help="Student model name (default <teacher>-fast)."),
-    rec_depth: int = typer.Option(6, help="Student depth."),
-    rec_width: int = typer.Option(32, help="Student width."),
-    s2d: int = typer.Option(2, help="2: the student reconstructs at compact resolution."),
-    beta: float = typer.Option(1.0, help="Weight of the feature loss (pass 2)."),
-    budget: float = typer.Option(0.0, help="Wall-clock budget in seconds (0: use --steps)."),
-    steps: int = typer.Option(2000, help="Total steps when no --budget is given."),
-    patch: int = typer.Option(64, help="Training patch size in pixels (even)."),
-    batch: int = typer.Option(16, help="Patches per step."),
-    lr: float = typer.Option(1e-3, help="Learning rate (Adam, cosine decay)."),
-    threads: int = typer.Option(0, help="CPU threads (0: torch default)."),
-    seed: int = typer.Option(0),
-) -> None:
-    """Distil a fast decoder from a shipped model in three passes (Fu et al. 2024); resumes.
-    Example: hybridcodec distill ../shared/data/train -t hyc-jpeg-v1 --budget 1800 --out runs/fast"""
-    from .distill import DistillConfig
-    from .distill import distill as run_distill
-
-    cfg = DistillConfig(data=data, teacher=teacher, out=out, name=name, rec_depth=rec_depth,
-                        rec_width=rec_width, s2d=s2d, beta=beta, budget_s=budget, steps=steps,
-                        patch=patch, batch=batch, lr=lr, threads=threads, seed=seed)
-    try:
-        res = run_distill(cfg, progress=lambda s: typer.echo(s, err=True))
-    except HybridCodecError as exc:
-        _fail(str(exc))
-    typer.echo(json.dumps({k: res[k] for k in ("weights", "steps", "val_psnr")}))
+app.command()(train)  # the training commands live in cli_train.py
+app.command()(distill)
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ from .basecodecs import get_base
 from .errors import HybridCodecError
 from .models import get_model, save_model
 from .networks import HybridNet, NetConfig
-from .training import validate
+from .validation import validate
 from .trainingdata import codec_roundtrip_batch, sample_qualities, training_data
 
 __all__ = ["DistillConfig", "distill", "PASSES"]
@@ -81,6 +81,18 @@ class _Tap:
         self.value = out
 
 
+def _match(ft: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """Teacher features at the student's feature size: average-pooled when they are a multiple
+    of it (RecCNN at full resolution), centre-cropped first when an unpadded network (upconv7)
+    left a margin around them."""
+    h, w = ft.shape[-2:]
+    mh, mw = (h - size[0]) % size[0], (w - size[1]) % size[1]
+    if h < size[0] or w < size[1] or mh % 2 or mw % 2:
+        return F.adaptive_avg_pool2d(ft, size)
+    ft = ft[..., mh // 2 : h - mh // 2, mw // 2 : w - mw // 2]
+    return F.adaptive_avg_pool2d(ft, size)
+
+
 def _middle(rec: nn.Module) -> nn.Module:
     return rec.gains[len(rec.gains) // 2]
 
@@ -115,7 +127,7 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     name = cfg.name or f"{teacher.name}-fast"
     ckpt_path, log_path = out / "checkpoint.pt", out / "log.jsonl"
 
-    sampler, val_t = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
+    sampler, val_t, _ = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
 
     torch.manual_seed(cfg.seed)
     scfg = NetConfig(tcfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, tcfg.anchors,
@@ -125,7 +137,8 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     for p in student.com.parameters():
         p.requires_grad_(False)
     tnet = teacher.net.eval()
-    adapter = nn.Conv2d(cfg.rec_width, tcfg.rec_width, 1)
+    # the teacher's feature width at its tapped layer (waifu2x's upconv7 widens layer by layer)
+    adapter = nn.Conv2d(cfg.rec_width, _middle(tnet.rec).log_gain.shape[1], 1)
     opt = torch.optim.Adam([*student.rec.parameters(), *adapter.parameters()], lr=cfg.lr)
     state = {"step": 0, "elapsed": 0.0, "pass": 0, "history": []}
     if ckpt_path.exists():
@@ -187,7 +200,7 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
             ft = t_tap.value
             fs = adapter(s_tap.value)
             if ft.shape[-1] != fs.shape[-1]:
-                ft = F.adaptive_avg_pool2d(ft, fs.shape[-2:])
+                ft = _match(ft, fs.shape[-2:])
             loss = loss + cfg.beta * F.mse_loss(fs, ft.detach())
         lr_scale = max(0.05, 0.5 * (1 + math.cos(math.pi * min(prog(), 1.0))))
         for g in opt.param_groups:

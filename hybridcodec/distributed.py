@@ -25,7 +25,7 @@ import torch.distributed as dist
 
 from .errors import HybridCodecError
 
-__all__ = ["DistContext", "setup", "SparseState", "sparse_hook", "SEGMENT"]
+__all__ = ["DistContext", "setup", "SparseState", "sparse_hook", "SEGMENT", "wrap_ddp"]
 
 #: entries per selection segment: positions inside one fit in 16 bits
 SEGMENT = 1 << 16
@@ -198,3 +198,18 @@ def dense_hook(state: SparseState | None,
         state.bytes_sent += 4 * grad.numel()
     grad.div_(dist.get_world_size())
     return dist.all_reduce(grad, async_op=True).get_future().then(lambda f: f.value()[0])
+
+
+def wrap_ddp(module: torch.nn.Module, ctx: DistContext, density: float, method: str, seed: int,
+             hooks: list) -> torch.nn.Module:
+    """DistributedDataParallel around ``module`` with the chosen gradient exchange: dense
+    (``density`` 0) or the sparsifying hook; the hook's state is appended to ``hooks``."""
+    if not ctx.distributed or not any(True for _ in module.parameters()):
+        return module
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ddp = DDP(module, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+    state = SparseState(density or 1.0, method, seed)
+    ddp.register_comm_hook(state, sparse_hook if density else dense_hook)
+    hooks.append(state)
+    return ddp

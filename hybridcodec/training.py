@@ -4,15 +4,21 @@ The codec's quantisation has no gradient, so the two networks are trained in tur
 
 * phase ``a`` (ComCNN fixed): compact images go through the *real* base codec, each example at a
   random quality, and RecCNN learns to reconstruct the original from the decoded compact image;
+  by default (``pipeline="whole"``, issue 13) crops of 256-384 pixels are coded whole and the
+  patches are cut from the decoded crops (``trainingdata.CodedPool``), as images are coded in use;
 * phase ``b`` (RecCNN fixed): ComCNN is trained with the codec replaced by the auxiliary variable,
   i.e. the compact image is passed straight to the upsampler and RecCNN (the paper's choice);
-  ``com_grad="ste"`` instead passes the real decoded image forward with an identity gradient.
+  ``com_grad="ste"`` instead passes the real decoded image forward with an identity gradient;
+  ``rate_weight`` adds the codec's differentiable rate proxy (``rateproxy.py``).
+
+The loss, weight average and learning-rate schedule are ``recipe.py``'s; validation
+(``validation.Validator``) codes held-out crops whole at five qualities.
 
 Rounds of (a, b) are followed by a final phase (a), so that RecCNN matches the final ComCNN's real
 codec outputs. The schedule is measured in progress (elapsed seconds / budget, or step / steps),
-so a wall-clock budget is honoured and a resumed run continues where it stopped. Validation PSNR
-(dB, RGB, through the real codec) is measured at the end of every phase on held-out training
-photos, never on the benchmark.
+so a wall-clock (or CPU-second, ``clock="cpu"``) budget is honoured and a resumed run continues
+where it stopped. Validation PSNR (dB, RGB, through the real codec) is measured at the end of
+every phase (and every ``val_every_s``) on held-out training photos, never on the benchmark.
 
 Under ``torchrun`` the run is data-parallel (``distributed.py``): every process draws the same
 global batch, codes and trains on its share, DistributedDataParallel averages the gradients (or the
@@ -38,11 +44,17 @@ import torch.nn.functional as F
 from .basecodecs import BaseCodec, get_base
 from .errors import HybridCodecError
 from .models import init_from, save_model
-from .distributed import DistContext, SparseState, dense_hook, setup, shutdown, sparse_hook
+from .distributed import DistContext, SparseState, setup, shutdown, wrap_ddp
 from .networks import HybridNet, NetConfig
-from .trainingdata import codec_roundtrip_batch, sample_qualities, training_data
+from .rateproxy import rate_proxy
+from .recipe import (EMA, LOSSES, SCHEDULES, QualityWeights, lr_scale, phase_segments,
+                     reconstruction_loss, segment_at)
+from .trainingdata import (CodedPool, codec_roundtrip_batch, encoder_set, sample_qualities,
+                           training_data)
+from .validation import Validator, validate
 
-__all__ = ["TrainConfig", "train", "sample_qualities", "codec_roundtrip_batch", "training_data"]
+__all__ = ["TrainConfig", "train", "validate", "sample_qualities", "codec_roundtrip_batch",
+           "training_data"]
 
 
 @dataclass
@@ -62,6 +74,7 @@ class TrainConfig:
     hf_width: int = 0  # decoder-side high-frequency enhancement branch (Zhang et al. 2025)
     feature_enh: bool = False  # feature enhancement module (Zhang et al. 2025)
     deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
+    rec_arch: str = "reccnn"  # or upconv7 (waifu2x's network; --init waifu2x:3)
     patch: int = 96
     batch: int = 16
     lr: float = 5e-4
@@ -71,6 +84,22 @@ class TrainConfig:
     steps: int = 2000
     com_grad: str = "aux"
     val_images: int = 3
+    #: ``whole``: crops of crop_min..crop_max pixels coded whole, patches cut from the decoded
+    #: crop (a pool of pool_size crops, pool_refresh re-coded per step); ``patch``: every patch
+    #: coded on its own (the original pipeline)
+    pipeline: str = "whole"
+    crop_min: int = 256
+    crop_max: int = 384
+    pool_size: int = 128
+    pool_refresh: int = 2
+    loss: str = "mse"  # recipe.LOSSES
+    schedule: str = "cosine"  # recipe.SCHEDULES
+    rate_weight: float = 0.0  # phase (b): + rate_weight * rateproxy (issue 13; needs loss db)
+    ema: float = 0.0  # decay of the weight average that is validated and exported (0: none)
+    val_every_s: float = 0.0  # validate every so many training seconds too (0: per phase)
+    #: ``wall``: the budget counts wall-clock seconds of training steps; ``cpu``: this process's
+    #: CPU seconds, so that a run niced into the background spends its budget only on work
+    clock: str = "wall"
     subsampling: str = "420"
     seed: int = 0
     threads: int = 0
@@ -87,66 +116,7 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- schedule
-def _segments(rounds: int) -> list[tuple[str, float]]:
-    """Phases and their share of the run: rounds of (a, b), then a final, longer (a)."""
-    segs: list[tuple[str, float]] = []
-    for _ in range(rounds):
-        segs += [("a", 1.0), ("b", 0.5)]
-    segs.append(("a", 1.5))
-    total = sum(w for _, w in segs)
-    ends, acc = [], 0.0
-    for phase, w in segs:
-        acc += w / total
-        ends.append((phase, acc))
-    return ends
-
-
-def _segment_at(progress: float, segs: list[tuple[str, float]]) -> int:
-    for i, (_, end) in enumerate(segs):
-        if progress < end - 1e-12:
-            return i
-    return len(segs)
-
-
-# --------------------------------------------------------------------------- validation
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = F.mse_loss(a.clamp(0, 1), b).item()
-    return 10 * math.log10(1 / max(mse, 1e-12))
-
-
-@torch.no_grad()
-def validate(net: HybridNet, base: BaseCodec, crops: torch.Tensor, subsampling: str,
-             decoder: str = "turbo") -> dict:
-    """Mean PSNR (dB) through the real codec (``base``'s encoder, ``decoder``) at the lowest,
-    middle and highest anchor; the networks get the quality the payload's tables say."""
-    net.eval()
-    a = base.anchors
-    res = {}
-    for q in (a[0], a[len(a) // 2], a[-1]):
-        qs = [q] * crops.shape[0]
-        qt = torch.tensor([base.table_quality(q, subsampling=subsampling)] * len(qs),
-                          device=crops.device)
-        dec = codec_roundtrip_batch(net.com(crops, qt), base, qs, subsampling, decoder)
-        res[f"q{q:g}"] = round(_psnr(net.rec(dec, qt), crops), 3)
-    return res
-
-
 # --------------------------------------------------------------------------- main loop
-def _wrap(module: torch.nn.Module, ctx: DistContext, cfg: TrainConfig,
-          hooks: list[SparseState]) -> torch.nn.Module:
-    """DistributedDataParallel around ``module`` with the chosen gradient exchange."""
-    if not ctx.distributed or not any(True for _ in module.parameters()):
-        return module
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
-    ddp = DDP(module, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
-    state = SparseState(cfg.sparse_density or 1.0, cfg.sparse_method, cfg.seed)
-    ddp.register_comm_hook(state, sparse_hook if cfg.sparse_density else dense_hook)
-    hooks.append(state)
-    return ddp
-
-
 def _save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -169,7 +139,20 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
         raise HybridCodecError("sparse density must be in [0, 1] and method topk or sample")
     if cfg.log_every < 1:
         raise HybridCodecError("log_every must be at least 1")
-    encoders = _encoders(base, cfg)
+    if cfg.clock not in ("wall", "cpu"):
+        raise HybridCodecError("clock must be wall or cpu")
+    if cfg.pipeline not in ("whole", "patch"):
+        raise HybridCodecError("pipeline must be whole or patch")
+    if cfg.loss not in LOSSES or cfg.schedule not in SCHEDULES:
+        raise HybridCodecError(f"loss must be one of {', '.join(LOSSES)} and schedule one of "
+                               f"{', '.join(SCHEDULES)}")
+    if cfg.rate_weight < 0 or (cfg.rate_weight and cfg.loss not in ("db", "l1+db")):
+        raise HybridCodecError("rate_weight must be >= 0, and a rate term needs the db loss")
+    if not (0 <= cfg.ema < 1):
+        raise HybridCodecError("ema must be in [0, 1)")
+    if cfg.pipeline == "whole" and not (cfg.patch <= cfg.crop_min <= cfg.crop_max):
+        raise HybridCodecError("need patch <= crop_min <= crop_max")
+    encoders = encoder_set(base, cfg.jpeg_encoders, cfg.decoder)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ctx = setup(cfg.device)
@@ -178,20 +161,6 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
     finally:
         if ctx.distributed:
             shutdown()
-
-
-def _encoders(base: BaseCodec, cfg: TrainConfig) -> list[BaseCodec]:
-    """The base codec once per JPEG encoder of ``cfg.jpeg_encoders`` (JPEG 2000: itself)."""
-    from .basecodecs import JPEG_DECODERS
-
-    if cfg.decoder not in JPEG_DECODERS:
-        raise HybridCodecError(f"decoder must be one of {', '.join(JPEG_DECODERS)}")
-    if base.id != 1:
-        return [base]
-    names = [e.strip() for e in cfg.jpeg_encoders.split(",") if e.strip()]
-    if not names:
-        raise HybridCodecError("give at least one JPEG encoder")
-    return [base.with_encoder(e) for e in names]
 
 
 def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[BaseCodec],
@@ -206,23 +175,31 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
     ckpt_path, log_path = out / "checkpoint.pt", out / "log.jsonl"
 
     decoder = cfg.decoder if base.id == 1 else "turbo"
-    sampler, val_t = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
-    val_t = val_t.to(dev)
+    sampler, val_t, val_files = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
+    scale = 2 if cfg.mode == "compact" else 1
+    pool = CodedPool(sampler.images, crop=(cfg.crop_min, cfg.crop_max), size=cfg.pool_size,
+                     refresh=cfg.pool_refresh, scale=scale, seed=cfg.seed)
+    validator = Validator(encoders[0], val_t.to(dev), subsampling=cfg.subsampling,
+                          decoder=decoder)
 
     netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors,
-                       scale=2 if cfg.mode == "compact" else 1, s2d=cfg.s2d,
-                       hf_width=cfg.hf_width, feature_enh=cfg.feature_enh, deform=cfg.deform)
+                       scale=scale, s2d=cfg.s2d,
+                       hf_width=cfg.hf_width, feature_enh=cfg.feature_enh, deform=cfg.deform,
+                       rec_arch=cfg.rec_arch)
     torch.manual_seed(cfg.seed)  # the same initial weights in every process and every run
     net = HybridNet(netcfg)
     if cfg.init:
         init_from(net, cfg.init)
     net = net.to(dev)
+    ema = EMA(net, cfg.ema) if cfg.ema else None
+    qweights = QualityWeights(base.anchors[0], base.anchors[-1])
     has_com = any(True for _ in net.com.parameters())
     hooks: list[SparseState] = []
-    rec_d, com_d = _wrap(net.rec, ctx, cfg, hooks), _wrap(net.com, ctx, cfg, hooks)
-    opt_rec = torch.optim.Adam(net.rec.parameters(), lr=cfg.lr) if cfg.rec_depth else None
+    rec_d, com_d = wrap_ddp(net.rec, ctx, cfg.sparse_density, cfg.sparse_method, cfg.seed, hooks), \
+        wrap_ddp(net.com, ctx, cfg.sparse_density, cfg.sparse_method, cfg.seed, hooks)
+    opt_rec = torch.optim.Adam(net.rec.parameters(), lr=cfg.lr) if net.rec.depth else None
     opt_com = torch.optim.Adam(net.com.parameters(), lr=cfg.com_lr) if has_com else None
-    state = {"step": 0, "elapsed": 0.0, "segment": 0, "history": []}
+    state = {"step": 0, "elapsed": 0.0, "segment": 0, "history": [], "last_val": 0.0}
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
         if ck["config"] != asdict(cfg):
@@ -232,10 +209,14 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
             opt_rec.load_state_dict(ck["opt_rec"])
         if opt_com:
             opt_com.load_state_dict(ck["opt_com"])
+        if ema:
+            ema.module.load_state_dict(ck["ema"])
+        qweights.load_state_dict(ck["qweights"])
         state = ck["state"]
         sampler.rng = np.random.default_rng(cfg.seed + state["step"])
+        pool.rng = np.random.default_rng(cfg.seed + state["step"])
     rng = random.Random(cfg.seed + state["step"])
-    segs = _segments(cfg.rounds if has_com else 0)  # nothing to alternate without a ComCNN
+    segs = phase_segments(cfg.rounds if has_com else 0)  # nothing to alternate without a ComCNN
     say = (progress if ctx.is_main else None) or (lambda s: None)
 
     def prog() -> float:
@@ -249,8 +230,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
                 fh.write(json.dumps(rec) + "\n")
 
     def validate_main() -> dict:
-        return (validate(net, encoders[0], val_t, cfg.subsampling, decoder)
-                if ctx.is_main else {})
+        return validator(ema.module if ema else net) if ctx.is_main else {}
 
     def checkpoint() -> None:
         if not ctx.is_main:
@@ -262,17 +242,38 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
                 "net": net.state_dict(),
                 "opt_rec": opt_rec.state_dict() if opt_rec else None,
                 "opt_com": opt_com.state_dict() if opt_com else None,
+                "ema": ema.module.state_dict() if ema else None,
+                "qweights": qweights.state_dict(),
                 "state": state,
             },
         )
 
+    def code(crop: np.ndarray) -> tuple[np.ndarray, float]:
+        """One pool entry: a crop coded whole (after ComCNN in compact mode), random quality
+        and encoder."""
+        q = sample_qualities(base, 1, rng)[0]
+        c = encoders[rng.randrange(len(encoders))]
+        qt = c.table_quality(q, subsampling=cfg.subsampling)
+        if scale == 1:
+            img = crop
+        else:
+            with torch.no_grad():
+                x1 = torch.from_numpy(crop).permute(2, 0, 1)[None].float().div(255).to(dev)
+                img = (net.com(x1, torch.tensor([qt], device=dev))[0].clamp(0, 1) * 255
+                       ).round().byte().permute(1, 2, 0).cpu().numpy()
+        return c.decode(c.encode(img, q, subsampling=cfg.subsampling), decoder=decoder), qt
+
+    data_info = {"folders": cfg.data.split(os.pathsep), "train_images": len(sampler.images),
+                 "validation_files": val_files}
     if state["step"] == 0:
         v = validate_main()
-        log({"event": "start", "val_psnr": v, "device": str(dev), "processes": ctx.world})
+        log({"event": "start", "val_psnr": v, "device": str(dev), "processes": ctx.world,
+             "data": data_info})
         say(f"step 0 baseline validation PSNR {v}")
-    t_last, t_ckpt = time.monotonic(), time.monotonic()
+    clock = time.process_time if cfg.clock == "cpu" else time.monotonic
+    t_last, t_ckpt = clock(), time.monotonic()
     loss_ema = None
-    while (seg := _segment_at(prog(), segs)) < len(segs):
+    while (seg := segment_at(prog(), segs)) < len(segs):
         phase = segs[seg][0]
         if seg != state["segment"]:  # a phase ended: validate, log, checkpoint
             v = validate_main()
@@ -280,24 +281,41 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
             log({"event": "phase_end", "segment": state["segment"], "step": state["step"],
                  "elapsed_s": round(state["elapsed"], 1), "val_psnr": v})
             say(f"phase {segs[state['segment']][0]} #{state['segment']} done, val PSNR {v}")
+            if segs[state["segment"]][0] == "b":
+                pool.clear()  # ComCNN changed: its compact images are coded again
             state["segment"] = seg
             checkpoint()
-        lr_scale = max(0.05, 0.5 * (1 + math.cos(math.pi * min(prog(), 1.0))))
-        x = sampler.batch(cfg.batch)[share].to(dev)  # every rank draws the global batch
-        qs = sample_qualities(base, cfg.batch, rng)
-        cods = [encoders[rng.randrange(len(encoders))] for _ in qs] if len(encoders) > 1 else \
-            [encoders[0]] * len(qs)  # every rank draws the global batch's encoders too
-        qs, cods = qs[share], cods[share]
-        # both networks are told the quality that the payload's tables say
-        qt = torch.tensor([c.table_quality(q, subsampling=cfg.subsampling)
-                           for c, q in zip(cods, qs)], device=dev)
+            t_last = clock()  # validation is not training time
+        elif cfg.val_every_s and state["elapsed"] - state["last_val"] >= cfg.val_every_s:
+            v = validate_main()
+            log({"event": "val", "step": state["step"], "elapsed_s": round(state["elapsed"], 1),
+                 "val_psnr": v})
+            state["last_val"] = state["elapsed"]
+            t_last = clock()
+        scale_lr = lr_scale(cfg.schedule, prog())
+        if phase == "a" and opt_rec and cfg.pipeline == "whole":
+            x, dec, qs_t = pool.batch(cfg.batch, cfg.patch, code)  # every rank: the global batch
+            x, dec, qt = x[share].to(dev), dec[share].to(dev), qs_t[share]
+            qt = torch.tensor(qt, device=dev)
+        else:
+            x = sampler.batch(cfg.batch)[share].to(dev)  # every rank draws the global batch
+            qs = sample_qualities(base, cfg.batch, rng)
+            cods = [encoders[rng.randrange(len(encoders))] for _ in qs] if len(encoders) > 1 \
+                else [encoders[0]] * len(qs)  # every rank draws the global batch's encoders too
+            qs, cods = qs[share], cods[share]
+            # both networks are told the quality that the payload's tables say
+            qt = torch.tensor([c.table_quality(q, subsampling=cfg.subsampling)
+                               for c, q in zip(cods, qs)], device=dev)
+            if phase == "a" and opt_rec:
+                net.com.eval()
+                with torch.no_grad():
+                    compact = net.com(x, qt)
+                dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, decoder)
         if phase == "a" and opt_rec:
             net.com.eval()
             net.rec.train()
-            with torch.no_grad():
-                compact = net.com(x, qt)
-            dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, decoder)
-            loss = F.mse_loss(rec_d(dec, qt), x)
+            loss = reconstruction_loss(cfg.loss, rec_d(dec, qt), x, prog(), qt.tolist(),
+                                       qweights)
             opt, lr = opt_rec, cfg.lr
         elif phase == "b" and opt_com:
             net.rec.eval()
@@ -308,7 +326,10 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
                 compact = compact + (dec - compact).detach()
             for p in net.rec.parameters():
                 p.requires_grad_(False)
-            loss = F.mse_loss(net.rec(compact, qt), x)
+            loss = reconstruction_loss(cfg.loss, net.rec(compact, qt), x, prog(), qt.tolist(),
+                                       qweights)
+            if cfg.rate_weight:  # distortion in units of each quality's mean, rate in ~bits/px
+                loss = loss + cfg.rate_weight * rate_proxy(base.id, compact, qt).mean()
             for p in net.rec.parameters():
                 p.requires_grad_(True)
             opt, lr = opt_com, cfg.com_lr
@@ -317,21 +338,24 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
             state["step"] = max(state["step"], int(segs[seg][1] * cfg.steps))
             continue
         for g in opt.param_groups:
-            g["lr"] = lr * lr_scale
+            g["lr"] = lr * scale_lr
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        now = time.monotonic()
+        if ema:
+            ema.update(net, state["step"])
+        now = clock()
         state["elapsed"] = ctx.max_scalar(state["elapsed"] + now - t_last)
         t_last = now
         state["step"] += 1
         lv = loss.item()
         loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
         if state["step"] % cfg.log_every == 0:
-            psnr = 10 * math.log10(1 / max(loss_ema, 1e-12))
             rec = {"event": "step", "step": state["step"], "phase": phase,
-                   "elapsed_s": round(state["elapsed"], 1), "train_psnr": round(psnr, 3),
+                   "elapsed_s": round(state["elapsed"], 1), "loss_avg": round(loss_ema, 7),
                    "loss": ctx.mean_scalar(lv)}  # of the global batch
+            if cfg.loss == "mse":
+                rec["train_psnr"] = round(10 * math.log10(1 / max(loss_ema, 1e-12)), 3)
             if hooks:  # bytes this worker sent per step since the last record, dense vs actual
                 dense = sent = 0
                 for h in hooks:
@@ -341,10 +365,10 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
                            comm_bytes_sent_per_step=sent / cfg.log_every)
             log(rec)
             say(f"step {state['step']} phase {phase} {100 * min(prog(), 1):.1f}% "
-                f"train PSNR {psnr:.2f} dB")
-        if now - t_ckpt > cfg.checkpoint_every_s:
+                f"loss {loss_ema:.4g}")
+        if time.monotonic() - t_ckpt > cfg.checkpoint_every_s:
             checkpoint()
-            t_ckpt = now
+            t_ckpt = time.monotonic()
     v = validate_main()
     state["history"].append({"segment": state["segment"], "step": state["step"], "val": v})
     state["segment"] = len(segs)
@@ -354,9 +378,10 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
         ctx.barrier()  # rank 0 exports the weights
         return {"weights": str(weights), "steps": state["step"], "val_psnr": v,
                 "train_seconds": state["elapsed"], "history": state["history"]}
-    save_model(net.cpu(), weights, name=name, base=cfg.base,
+    final = (ema.module if ema else net).cpu()
+    save_model(final, weights, name=name, base=cfg.base,
                meta={"train_config": asdict(cfg), "steps": state["step"],
-                     "input_decoder": decoder,
+                     "input_decoder": decoder, "data": data_info,
                      "train_seconds": round(state["elapsed"], 1), "device": str(dev),
                      "val_psnr": v})
     log({"event": "done", "step": state["step"], "val_psnr": v, "weights": str(weights)})
