@@ -93,10 +93,17 @@ class NetConfig:
     hf_width: int = 0  # decoder-side high-frequency enhancement branch width (0: none)
     feature_enh: bool = False  # feature enhancement module in the middle of RecCNN
     deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
+    #: ``reccnn``; ``upconv7``: waifu2x's 2x network (``waifu2x.Upconv7``; compact mode, its
+    #: fixed sizes replace rec_depth/rec_width/s2d)
+    rec_arch: str = "reccnn"
 
     def __post_init__(self) -> None:
         if self.scale not in (1, 2):
             raise ValueError("scale must be 1 (full resolution) or 2 (compact)")
+        if self.rec_arch not in ("reccnn", "upconv7"):
+            raise ValueError("rec_arch must be reccnn or upconv7")
+        if self.rec_arch == "upconv7" and self.scale != 2:
+            raise ValueError("upconv7 is a 2x network: compact mode only")
         if self.s2d not in (1, 2):
             raise ValueError("s2d must be 1 or 2")
 
@@ -108,7 +115,7 @@ class NetConfig:
     @classmethod
     def from_dict(cls, d: dict) -> NetConfig:
         keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale", "s2d", "hf_width",
-                "feature_enh", "deform")
+                "feature_enh", "deform", "rec_arch")
         known = {k: d[k] for k in keys if k in d}
         return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)
 
@@ -233,8 +240,13 @@ class HybridNet(nn.Module):
         self.config = config
         self.com = ComCNN(config.com_width, anchors, config.batch_norm, config.scale,
                           config.deform)
-        self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm,
-                          config.scale, config.s2d, config.hf_width, config.feature_enh)
+        if config.rec_arch == "upconv7":
+            from .waifu2x import Upconv7
+
+            self.rec: nn.Module = Upconv7(anchors)
+        else:
+            self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm,
+                              config.scale, config.s2d, config.hf_width, config.feature_enh)
 
     def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """Training-time pass with the codec replaced by the auxiliary variable (identity)."""
@@ -247,6 +259,12 @@ def macs_per_pixel(config: NetConfig) -> dict[str, float]:
     com = 0.0 if c == 0 or config.scale == 1 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
     if com and config.deform:  # offsets, deformable taps (+ bilinear sampling), output conv
         com += (9 * c * 18 + 9 * c * c + 4 * 9 * c + 9 * c * c) / 4
+    if config.rec_arch == "upconv7":  # at compact resolution: 4 output pixels per input pixel
+        from .waifu2x import Upconv7
+
+        ch = (3, *Upconv7.WIDTHS)
+        conv = sum(9 * a * b for a, b in zip(ch[:-1], ch[1:]))
+        return {"comcnn": com, "reccnn": (conv + 16 * ch[-1] * 3) / 4}
     p = 3 * config.s2d ** 2
     rec = 0.0 if d == 0 else 9 * (p * w + (d - 2) * w * w + w * p) / config.s2d ** 2
     if d and config.feature_enh:

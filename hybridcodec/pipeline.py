@@ -51,6 +51,8 @@ def auto_tile(rec: torch.nn.Module) -> int:
     activations stay near 4 M values (16 MB, under glibc's mmap threshold; see ``tiling``)."""
     if rec.depth == 0:
         return DEFAULT_TILE
+    if hasattr(rec, "max_width"):  # waifu2x's upconv7: features at the input's resolution
+        return max(64, int(math.sqrt(4 * 2**20 / rec.max_width)) // 64 * 64)
     width = rec.head.out_channels
     side = math.sqrt(4 * 2**20 / width) * rec.s2d / rec.scale  # feature side -> input side
     return max(64, int(side) // 64 * 64)

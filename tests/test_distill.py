@@ -100,3 +100,16 @@ def test_full_resolution_teacher_and_adaptation_of_the_student(photos, tmp_path)
         assert out.mode == mode and "kept" in out.decision
         assert hybridcodec.decode(out.data, model=weights).shape == img.shape
         assert np.isfinite(before)
+
+
+def test_student_of_a_waifu2x_shaped_teacher(tmp_path, photos):
+    """An upconv7 teacher (issue 13): its widening, unpadded features are matched too."""
+    torch.manual_seed(0)
+    teacher = HybridNet(NetConfig(4, anchors=(5.0, 95.0), rec_arch="upconv7"))
+    path = tmp_path / "w2x-teacher.pt"
+    save_model(teacher, path, name="w2x-teacher", base="jpeg")
+    res = distill(_cfg(photos, path, tmp_path / "run", steps=6))
+    student = load_model(res["weights"])
+    assert student.net.config.rec_arch == "reccnn" and student.net.config.s2d == 2
+    for k, v in teacher.com.state_dict().items():
+        assert torch.equal(student.net.com.state_dict()[k], v)
