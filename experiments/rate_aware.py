@@ -9,7 +9,7 @@ Kodak (``--kodak``; reported, never used to choose). BD-rate and BD-PSNR against
 
     python experiments/rate_aware.py hyc-jpeg2000-v1 --data ../shared/data/train \\
         ../shared/data/train-extra/bsd100 ../shared/data/train-extra/sunhays80 \\
-        --weights 0,2,8 --budget 1200 --kodak ../shared/data/kodak
+        --weights 0,2 --budget 900 --kodak ../shared/data/kodak
     -> experiments/results/rate_aware_<base>.csv (RD points), rate_aware_<base>_summary.csv
 """
 import argparse
@@ -72,7 +72,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="the shipped compact model to start from")
     p.add_argument("--data", nargs="+", required=True)
-    p.add_argument("--weights", default="0,2,8", help="rate weights k (0: the control)")
+    p.add_argument("--weights", default="0,2", help="rate weights k (0: the control)")
     p.add_argument("--budget", type=float, default=1200.0)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--runs", default="runs/rate")

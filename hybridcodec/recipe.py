@@ -34,27 +34,33 @@ SCHEDULES = ("cosine", "constant", "step")
 
 class QualityWeights:
     """Running mean output MSE per quality bin (``bins`` equal bins over [lo, hi] of the base's
-    quality scale), and the weights ``1 / mean`` normalised to mean 1 over a batch."""
+    quality scale), and the weights ``1 / mean``: the weighted MSE is in units of each quality's
+    mean (about 1), which a rate term in bits can be added to. ``frozen`` stops the updates
+    (phase (b): ComCNN must not move the yardstick it is measured by)."""
 
     def __init__(self, lo: float, hi: float, bins: int = 8, momentum: float = 0.02) -> None:
         self.lo, self.hi, self.bins, self.momentum = lo, hi, bins, momentum
         self.mean: list[float | None] = [None] * bins
+        self.frozen = False
 
     def _bin(self, q: float) -> int:
         t = (q - self.lo) / max(self.hi - self.lo, 1e-9)
         return min(max(int(t * self.bins), 0), self.bins - 1)
 
     def weights(self, per_example_mse: torch.Tensor, qualities: list[float]) -> torch.Tensor:
-        """Update the running means with this batch (detached) and return its weights."""
+        """Update the running means with this batch (detached; a bin never seen starts even when
+        frozen) and return its weights."""
         mse = per_example_mse.detach().cpu().tolist()
         idx = [self._bin(q) for q in qualities]
         for b in set(idx):
             m = sum(v for v, i in zip(mse, idx) if i == b) / idx.count(b)
             old = self.mean[b]
-            self.mean[b] = m if old is None else (1 - self.momentum) * old + self.momentum * m
-        w = torch.tensor([1.0 / max(self.mean[i], 1e-10) for i in idx],
-                         device=per_example_mse.device)
-        return w / w.mean()
+            if old is None:
+                self.mean[b] = m
+            elif not self.frozen:
+                self.mean[b] = (1 - self.momentum) * old + self.momentum * m
+        return torch.tensor([1.0 / max(self.mean[i], 1e-10) for i in idx],
+                            device=per_example_mse.device)
 
     def state_dict(self) -> dict:
         return {"mean": list(self.mean)}

@@ -314,6 +314,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
         if phase == "a" and opt_rec:
             net.com.eval()
             net.rec.train()
+            qweights.frozen = False
             loss = reconstruction_loss(cfg.loss, rec_d(dec, qt), x, prog(), qt.tolist(),
                                        qweights)
             opt, lr = opt_rec, cfg.lr
@@ -326,6 +327,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
                 compact = compact + (dec - compact).detach()
             for p in net.rec.parameters():
                 p.requires_grad_(False)
+            qweights.frozen = True  # phase (b) is measured by phase (a)'s yardstick
             loss = reconstruction_loss(cfg.loss, net.rec(compact, qt), x, prog(), qt.tolist(),
                                        qweights)
             if cfg.rate_weight:  # distortion in units of each quality's mean, rate in ~bits/px

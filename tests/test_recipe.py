@@ -73,9 +73,12 @@ def test_quality_weights_count_every_quality_equally_in_db():
     qw = QualityWeights(0, 100, bins=2, momentum=1.0)
     per = torch.tensor([1e-2, 1e-2, 1e-3, 1e-3])
     w = qw.weights(per, [10, 20, 80, 90])
-    assert w.mean().item() == pytest.approx(1.0)
+    assert (w * per).tolist() == pytest.approx([1.0] * 4)  # MSE in units of its quality's mean
     # the high-quality examples get ten times the weight: a 10 % lower MSE counts the same
     assert (w[2] / w[0]).item() == pytest.approx(10.0, rel=1e-5)
+    qw.frozen = True  # phase (b): the yardstick does not move
+    qw.weights(per * 100, [10, 20, 80, 90])
+    assert qw.mean == pytest.approx([1e-2, 1e-3])
     out = torch.zeros(4, 3, 2, 2, requires_grad=True)
     loss = reconstruction_loss("db", out, torch.ones(4, 3, 2, 2), 0.3, [10, 20, 80, 90], qw)
     loss.backward()
