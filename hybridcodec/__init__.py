@@ -23,12 +23,14 @@ from .errors import HybridCodecError
 __version__ = "0.2.0"
 
 __all__ = ["encode", "decode", "check", "info", "version", "enhance_jpeg", "enhance_to_pil",
-           "HybridCodecError", "__version__"]
+           "encode_many", "decode_many", "HybridCodecError", "__version__"]
 
 _LAZY = {"encode": "codec", "decode": "codec", "check": "codec", "info": "codec",
-         "version": "codec", "enhance_jpeg": "enhance", "enhance_to_pil": "enhance"}
+         "version": "codec", "enhance_jpeg": "enhance", "enhance_to_pil": "enhance",
+         "encode_many": "batch", "decode_many": "batch"}
 
 if TYPE_CHECKING:
+    from .batch import decode_many, encode_many
     from .codec import check, decode, encode, info, version
     from .enhance import enhance_jpeg, enhance_to_pil
 

@@ -70,8 +70,12 @@ def _write_output(path: str, data: bytes, inputs: list[str], force: bool) -> Non
 
 @app.command()
 def compress(
-    input: str = typer.Argument(..., help="Image file (PNG, JPEG, ...) or - for stdin."),
-    output: str = typer.Argument(..., help="Output .hyc file or - for stdout."),
+    inputs: list[str] = typer.Argument(
+        ..., help="Image file (PNG, JPEG, ...) and output .hyc file (- for stdin/stdout); or, "
+                  "with -o, image files, folders and globs."),
+    output: Optional[str] = typer.Option(
+        None, "--output", "-o", help="Output file (one input) or folder (several inputs)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Files at once (default: every core)."),
     base: str = typer.Option("jpeg2000", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
     quality: Optional[float] = typer.Option(
         None, "--quality", "-q",
@@ -105,7 +109,8 @@ def compress(
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
 ) -> None:
-    """Compress an image. Example: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25
+    """Compress images. Examples: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25;
+    hybridcodec compress photos/ -o compressed/ --base jpeg --quality 40 --jobs 2
 
     With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000."""
     from . import codec
@@ -117,13 +122,18 @@ def compress(
         if not adapt and any(v is not None for v in given.values()):
             raise HybridCodecError("--adapt-subset, --adapt-steps and --adapt-seconds need --adapt")
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
+        options = dict(base=base, quality=quality, bpp=bpp, size=size, mode=mode, profile=profile,
+                       model=model, subsampling=subsampling, adapt=cfg, jpeg_encoder=jpeg_encoder,
+                       max_pixels=max_pixels or None)
+        single = _single(inputs, output)
+        if single is None:
+            _batch("compress", inputs, output, ".hyc", jobs, force, options)
+            return
+        input, output = single
         image = read_image(_read_input(input), name="stdin" if input == "-" else input,
                            max_pixels=max_pixels or None)
         say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
-        res = codec.encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
-                              profile=profile, model=model, subsampling=subsampling,
-                              adapt=cfg, jpeg_encoder=jpeg_encoder, max_pixels=max_pixels or None,
-                              progress=say)
+        res = codec.encode_ex(image, progress=say, **options)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
             typer.echo(json.dumps(res.decision), err=True)
@@ -136,19 +146,31 @@ def compress(
 
 @app.command()
 def decompress(
-    input: str = typer.Argument(..., help=".hyc file or - for stdin."),
-    output: str = typer.Argument(..., help="Image file (format from the extension; PNG for -)."),
+    inputs: list[str] = typer.Argument(
+        ..., help=".hyc file and output image (format from the extension; PNG for -), - for "
+                  "stdin/stdout; or, with -o, .hyc files, folders and globs."),
+    output: Optional[str] = typer.Option(
+        None, "--output", "-o", help="Output file (one input) or folder (several inputs)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Files at once (default: every core)."),
+    fmt: str = typer.Option("png", "--format", help="Extension for outputs in a folder."),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Model file to use instead of the installed one."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress."),
 ) -> None:
-    """Decompress a .hyc file. Example: hybridcodec decompress photo.hyc out.png"""
+    """Decompress .hyc files. Examples: hybridcodec decompress photo.hyc out.png;
+    hybridcodec decompress compressed/ -o decoded/ --jobs 2"""
     from . import codec
     from .imageio import encode_image_file, write_image
 
     try:
+        single = _single(inputs, output)
+        if single is None:
+            _batch("decompress", inputs, output, "." + fmt.lstrip("."), jobs, force,
+                   dict(model=model, max_pixels=max_pixels or None))
+            return
+        input, output = single
         say = (lambda s: typer.echo(s, err=True)) if verbose else None
         image = codec.decode(_read_input(input), model=model, max_pixels=max_pixels or None,
                              progress=say)
@@ -162,23 +184,69 @@ def decompress(
         _fail(str(exc))
 
 
-def _expand_inputs(inputs: list[str]) -> list[str]:
+def _expand_inputs(inputs: list[str], exts: tuple[str, ...] | None = None) -> list[str]:
     import glob
 
     from .imageio import IMAGE_EXTS
 
+    exts = exts or IMAGE_EXTS
     out: list[str] = []
     for item in inputs:
         p = Path(item)
         if item == "-" or p.is_file():
             out.append(item)
         elif p.is_dir():
-            out += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTS)
+            out += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in exts)
         elif glob.has_magic(item):
             out += sorted(glob.glob(item))
         else:
             out.append(item)  # reported as unreadable below
     return out
+
+
+def _single(inputs: list[str], output: str | None) -> tuple[str, str] | None:
+    """(input, output) of a one-file command, or None for a batch (several inputs, a folder or
+    a glob, with -o naming the output folder)."""
+    import glob
+
+    if output is None:
+        if len(inputs) == 2:
+            return inputs[0], inputs[1]
+        raise HybridCodecError("give the output as a second argument (one input) or with -o "
+                               "(a folder for several inputs)")
+    one = inputs[0]
+    if len(inputs) == 1 and not Path(one).is_dir() and not glob.has_magic(one) and \
+            not Path(output).is_dir():
+        return one, output
+    return None
+
+
+def _batch(kind: str, inputs: list[str], output: str, suffix: str, jobs: int, force: bool,
+           options: dict) -> None:
+    """Several files into the folder ``output``: one line per file, a progress bar, the rest
+    still written when one fails (exit code 2 then)."""
+    from tqdm import tqdm
+
+    from . import batch
+
+    files = _expand_inputs(inputs, (".hyc",) if kind == "decompress" else None)
+    if not files:
+        raise HybridCodecError("no input files")
+    if "-" in files:
+        raise HybridCodecError("- (stdin) cannot be one of several inputs")
+    plan = batch.plan_outputs(files, output, suffix)
+    run = batch.compress_files if kind == "compress" else batch.decompress_files
+    with tqdm(total=len(plan), unit="img", file=sys.stderr, disable=len(plan) < 2) as bar:
+        def report(r: batch.FileResult) -> None:
+            bar.write(r.line if r.ok else f"hybridcodec: error: {r.job.source}: {r.line}",
+                      file=sys.stderr)
+            bar.update(1)
+
+        results = run(plan, jobs=jobs or None, force=force, on_result=report, **options)
+    failed = sum(not r.ok for r in results)
+    if failed:
+        typer.echo(f"hybridcodec: {failed} of {len(results)} files failed", err=True)
+        raise typer.Exit(2)
 
 
 @app.command()

@@ -1,0 +1,213 @@
+"""Batches on every core (issue 14): many images encoded or decoded by a pool of processes.
+
+Each job runs in its own worker process (``spawn``: nothing of the caller's state is inherited),
+with one compute thread, so that ``jobs`` workers keep ``jobs`` cores busy without
+oversubscribing them. ``jobs=1`` runs in the calling process. A failing item never stops the
+others: the library functions return or raise per item, the file functions report one line per
+file and write nothing for a file that failed (outputs go through a temporary file and a rename).
+
+    >>> from hybridcodec.batch import encode_many
+    >>> files = encode_many([img1, img2], base="jpeg", quality=40, jobs=2)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import HybridCodecError, one_line
+
+__all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "FileJob", "FileResult",
+           "compress_files", "decompress_files"]
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (``--jobs`` default)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _init_worker() -> None:
+    for v in _THREAD_VARS:
+        os.environ[v] = "1"  # read by torch / numpy when the worker first imports them
+
+
+def _call(fn: Callable, item: Any, kwargs: dict) -> tuple[bool, Any]:
+    try:
+        return True, fn(item, **kwargs)
+    except HybridCodecError as exc:
+        return False, one_line(exc)
+    except Exception as exc:  # noqa: BLE001 - reported per item, never a lost batch
+        return False, f"internal error ({type(exc).__name__}): {one_line(exc)}"
+
+
+def map_jobs(fn: Callable, items: Sequence, *, jobs: int | None = None,
+             **kwargs: Any) -> Iterator[tuple[int, bool, Any]]:
+    """Run ``fn(item, **kwargs)`` for every item on ``jobs`` worker processes (default: every
+    core; 1: in this process). Yields ``(index, ok, value or error message)`` as items finish,
+    in completion order. ``fn`` must be a module-level function (it is pickled)."""
+    n = default_jobs() if not jobs else int(jobs)
+    if n < 1:
+        raise HybridCodecError(f"jobs must be at least 1, got {jobs}")
+    n = min(n, len(items))
+    if n <= 1:
+        for i, item in enumerate(items):
+            yield (i, *_call(fn, item, kwargs))
+        return
+    import multiprocessing
+
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker) as pool:
+        pending: dict[Future, int] = {pool.submit(_call, fn, item, kwargs): i
+                                      for i, item in enumerate(items)}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = pending.pop(fut)
+                try:
+                    ok, value = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a worker that died (killed, out of memory)
+                    ok, value = False, f"worker failed ({type(exc).__name__}): {one_line(exc)}"
+                yield i, ok, value
+
+
+def _collect(results: Iterator[tuple[int, bool, Any]], n: int, errors: str) -> list:
+    if errors not in ("raise", "return"):
+        raise HybridCodecError(f"errors must be raise or return, got {errors!r}")
+    out: list = [None] * n
+    for i, ok, value in results:
+        out[i] = value if ok else HybridCodecError(f"item {i}: {value}")
+    if errors == "raise":
+        for v in out:
+            if isinstance(v, HybridCodecError):
+                raise v
+    return out
+
+
+def _encode(image, **options):
+    from .codec import encode
+
+    return encode(image, **options)
+
+
+def _decode(data, **options):
+    from .codec import decode
+
+    return decode(data, **options)
+
+
+def encode_many(images: Sequence, /, *, jobs: int | None = None, errors: str = "raise",
+                **options: Any) -> list:
+    """:func:`hybridcodec.encode` of every image (uint8 arrays) with the same keyword options,
+    on ``jobs`` processes (default: every core). Returns the ``.hyc`` bytes in input order; with
+    ``errors="return"`` a failed image gives a :class:`HybridCodecError` in its place instead of
+    raising the first failure once all have run."""
+    return _collect(map_jobs(_encode, images, jobs=jobs, **options), len(images), errors)
+
+
+def decode_many(files: Sequence[bytes], /, *, jobs: int | None = None, errors: str = "raise",
+                **options: Any) -> list:
+    """:func:`hybridcodec.decode` of every ``.hyc`` file's bytes, on ``jobs`` processes (default:
+    every core); uint8 arrays in input order (``errors`` as in :func:`encode_many`)."""
+    return _collect(map_jobs(_decode, files, jobs=jobs, **options), len(files), errors)
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to convert: ``source`` (a path) to ``dest`` (a path)."""
+
+    source: str
+    dest: str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file: ``ok``, and the one-line report or error."""
+
+    job: FileJob
+    ok: bool
+    line: str
+
+
+def plan_outputs(sources: Sequence[str], output: str, suffix: str) -> list[FileJob]:
+    """Output paths for several inputs written into the folder ``output`` (created if missing):
+    ``<output>/<input stem><suffix>``. Two inputs with the same stem are an error, raised before
+    anything is written, as is an output that would replace its own input."""
+    folder = Path(output)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HybridCodecError(f"cannot create the output folder {output}: {exc.strerror}") from None
+    jobs, seen = [], {}
+    for s in sources:
+        dest = folder / (Path(s).stem + suffix)
+        key = str(dest.resolve())
+        if key in seen:
+            raise HybridCodecError(f"{s} and {seen[key]} would both be written to {dest}")
+        if Path(s).resolve() == dest.resolve():
+            raise HybridCodecError(f"output {dest} is the input; refusing to overwrite it")
+        seen[key] = s
+        jobs.append(FileJob(str(s), str(dest)))
+    return jobs
+
+
+def _compress_file(job: FileJob, *, force: bool, options: dict) -> str:
+    from .codec import encode_ex
+    from .imageio import atomic_write, read_image
+
+    t0 = time.perf_counter()
+    image = read_image(job.source, max_pixels=options.get("max_pixels"))
+    res = encode_ex(image, **options)
+    atomic_write(job.dest, res.data, force=force)
+    return (f"{job.source} -> {job.dest}: {len(res.data)} bytes, {res.bpp:.4f} bpp, "
+            f"quality {res.quality:g}, {res.mode} mode ({time.perf_counter() - t0:.2f} s)")
+
+
+def _decompress_file(job: FileJob, *, force: bool, options: dict) -> str:
+    from .codec import decode
+    from .imageio import write_image
+
+    t0 = time.perf_counter()
+    try:
+        data = Path(job.source).read_bytes()
+    except OSError as exc:
+        raise HybridCodecError(f"cannot read {job.source}: {exc.strerror}") from None
+    image = decode(data, **options)
+    write_image(job.dest, image, force=force)
+    return (f"{job.source} -> {job.dest}: {image.shape[1]}x{image.shape[0]} "
+            f"({time.perf_counter() - t0:.2f} s)")
+
+
+def _run_files(fn: Callable, jobs_: Sequence[FileJob], jobs: int | None, force: bool,
+               options: dict, on_result: Callable[[FileResult], None] | None) -> list[FileResult]:
+    results: list[FileResult | None] = [None] * len(jobs_)
+    for i, ok, value in map_jobs(fn, jobs_, jobs=jobs, force=force, options=options):
+        results[i] = FileResult(jobs_[i], ok, value)
+        if on_result:
+            on_result(results[i])
+    return results  # type: ignore[return-value]
+
+
+def compress_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, force: bool = False,
+                   on_result: Callable[[FileResult], None] | None = None,
+                   **options: Any) -> list[FileResult]:
+    """Compress each ``FileJob`` (image file to ``.hyc``) with :func:`hybridcodec.codec.encode_ex`
+    options, on ``jobs`` processes; ``on_result`` is called as each file finishes."""
+    return _run_files(_compress_file, jobs_, jobs, force, options, on_result)
+
+
+def decompress_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, force: bool = False,
+                     on_result: Callable[[FileResult], None] | None = None,
+                     **options: Any) -> list[FileResult]:
+    """Decompress each ``FileJob`` (``.hyc`` to an image file, format from its extension) with
+    :func:`hybridcodec.decode` options, on ``jobs`` processes."""
+    return _run_files(_decompress_file, jobs_, jobs, force, options, on_result)
