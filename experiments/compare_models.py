@@ -7,8 +7,8 @@ half resolution for compact, the plain decode for full) and the shipped default,
 The final word stays with `make bench` once the winner is registered.
 
     python experiments/compare_models.py ../shared/data/kodak --base jpeg --mode compact \\
-        hyc-jpeg-v2 runs/jpeg-w2x-v1/hyc-jpeg-w2x-v1.pt
-    -> experiments/results/compare_<base>_<mode>.csv (RD points per image),
+        hyc-jpeg-v2 runs/jpeg-w2x-v1/hyc-jpeg-w2x-v1.pt --tag w2x
+    -> experiments/results/compare_<base>_<mode>[_<tag>].csv (RD points per image),
        compare_<base>_<mode>_summary.csv (BD-rate / BD-PSNR vs the baseline and the first model,
        PSNR gain over the baseline at 0.25 bpp, decode seconds per image)
 """
@@ -37,6 +37,7 @@ def main() -> None:
     p.add_argument("--mode", default="compact", choices=["compact", "full"])
     p.add_argument("--images", type=int, default=0, help="first N images only (0: all)")
     p.add_argument("--at-bpp", type=float, default=0.25)
+    p.add_argument("--tag", default="", help="appended to the file names")
     p.add_argument("--out", default="experiments/results")
     a = p.parse_args()
     qs = SWEEPS[f"{'half' if a.mode == 'compact' else 'auto'}-{a.base}"]
@@ -56,7 +57,7 @@ def main() -> None:
                              "bpp": 8 * len(data) / px, "psnr": psnr(im, rec),
                              "dec_s": time.perf_counter() - t0})
         print(f"[{i + 1}/{len(files)}] {Path(f).name}", flush=True)
-    tag = f"{a.base}_{a.mode}"
+    tag = f"{a.base}_{a.mode}" + (f"_{a.tag}" if a.tag else "")
     write_csv(Path(a.out) / f"compare_{tag}.csv", rows)
 
     def curve(m: str) -> tuple[list[float], list[float]]:
