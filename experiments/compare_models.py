@@ -10,7 +10,7 @@ The final word stays with `make bench` once the winner is registered.
         hyc-jpeg-v2 runs/jpeg-w2x-v1/hyc-jpeg-w2x-v1.pt --tag w2x
     -> experiments/results/compare_<base>_<mode>[_<tag>].csv (RD points per image),
        compare_<base>_<mode>_summary.csv (BD-rate / BD-PSNR vs the baseline and the first model,
-       PSNR gain over the baseline at 0.25 bpp, decode seconds per image)
+       PSNR gain over the baseline at 0.25 bpp and at each quality, decode seconds per image)
 """
 import argparse
 import sys
@@ -74,6 +74,8 @@ def main() -> None:
             row[f"bd_psnr_vs_{name}_db"] = round(bd_psnr(*curve(ref), *c), 3)
         row[f"gain_over_baseline_at_{a.at_bpp:g}bpp_db"] = round(
             psnr_at_rate(*c, a.at_bpp) - psnr_at_rate(*curve(baseline), a.at_bpp), 3)
+        for q, p0, p1 in zip(qs, curve(baseline)[1], c[1]):  # same quality, same codestream
+            row[f"dpsnr_q{q:g}_db"] = round(p1 - p0, 3)  # in full mode
         row["dec_s"] = round(float(np.mean([x["dec_s"] for x in rows if x["model"] == m])), 3)
         summary.append(row)
         print(row, flush=True)

@@ -2,6 +2,7 @@
 
     python experiments/register_models.py runs/jpeg-v1/hyc-jpeg-v1.pt runs/jpeg2000-v1/hyc-jpeg2000-v1.pt
     python experiments/register_models.py --refresh   # re-read Kodak figures from the bench
+    python experiments/register_models.py runs/rate/x/x.pt=hyc-jpeg2000-v2   # under a new name
 
 Each entry records the architecture and sizes, base codec, the exact training command, data,
 steps, wall time, device, sha256 and (once `make bench` has run) the Kodak figures taken from
@@ -19,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from hybridcodec.models import load_model  # noqa: E402
+from hybridcodec.models import load_model, save_model  # noqa: E402
 from hybridcodec.networks import macs_per_pixel  # noqa: E402
 
 WEIGHTS = ROOT / "weights"
@@ -119,22 +120,37 @@ def main(argv: list[str]) -> None:
     man = json.loads(man_path.read_text()) if man_path.exists() else {}
     man.setdefault("models", {})
     man.setdefault("defaults", {})
-    for src in [a for a in argv if not a.startswith("--")]:
+    for arg in [a for a in argv if not a.startswith("--")]:
+        src, _, rename = arg.partition("=")  # RUN.pt=NEW-NAME installs it under a new name
         model = load_model(src)
+        if rename:
+            save_model(model.net, WEIGHTS / f"{rename}.pt", name=rename, base=model.base,
+                       meta={**model.meta, "renamed_from": model.name})
+            model = load_model(WEIGHTS / f"{rename}.pt")
         dst = WEIGHTS / f"{model.name}.pt"
-        shutil.copyfile(src, dst)
+        if not rename:
+            shutil.copyfile(src, dst)
         meta = model.meta
         distilled = "distill_config" in meta
         cfg = meta["distill_config"] if distilled else meta["train_config"]
         net = model.net.config
         full = net.scale == 1
         init = man["models"].get(cfg.get("init", ""), {})
+        if not init and str(cfg.get("init", "")).endswith(".pt") and (ROOT / cfg["init"]).exists():
+            m0 = load_model(ROOT / cfg["init"]).meta  # a run's model file: its seconds count
+            init = {"train_seconds_cumulative": m0.get("train_seconds_cumulative")
+                    or m0.get("train_seconds", 0)}
         student = distilled or "teacher" in init or init.get("student", False)
         if student and not distilled:
+            com = ("no ComCNN (full-resolution mode)" if full else
+                   "its ComCNN is unchanged (--rounds 0), so it codes the same codestreams as "
+                   "its teacher" if not cfg.get("rounds") else
+                   f"its ComCNN is fine-tuned too ({cfg['rounds']} round(s) of the alternating "
+                   "algorithm), so it codes its own codestreams")
             deviations = [
                 f"Fast decoder: fine-tuned (train --init) from the student {cfg['init']} on ground "
-                "truth with the JPEG encoders and decoder below; its ComCNN is unchanged "
-                "(--rounds 0), so it codes the same codestreams as its teacher",
+                f"truth ({cfg.get('pipeline', 'patch')} pipeline, {cfg.get('loss', 'mse')} loss); "
+                + com,
                 f"RecCNN {net.rec_depth}x{net.rec_width} on the space-to-depth image "
                 f"(pixel_unshuffle by {net.s2d}, residual back through pixel_shuffle)",
             ]
@@ -173,6 +189,10 @@ def main(argv: list[str]) -> None:
                 "trains at about 24 s/step on one core of this machine",
                 "G-VAE gain units after every hidden activation; qualities sampled per example",
             ]
+        if cfg.get("rate_weight"):
+            deviations.append(
+                f"Rate-aware ComCNN (issue 13): phase (b) adds {cfg['rate_weight']:g} x a "
+                "differentiable rate proxy (rateproxy.py) to the dB-weighted distortion")
         man["models"][model.name] = {
             "file": dst.name,
             "base": model.base,
@@ -195,7 +215,8 @@ def main(argv: list[str]) -> None:
             "validation_psnr_db_at_step_0": baseline_validation(cfg),
             **({"teacher": meta["teacher"]} if distilled else {}),
             **({"student": True} if student else {}),
-            **({"fine_tuned_from": cfg["init"]} if init else {}),
+            **({"fine_tuned_from": cfg["init"]} if cfg.get("init") else {}),
+            **({"trained_as": meta["renamed_from"]} if meta.get("renamed_from") else {}),
             "train_seconds_cumulative": meta.get("train_seconds_cumulative") or round(
                 meta["train_seconds"] + init.get("train_seconds_cumulative",
                                                  init.get("train_seconds", 0)), 1),
