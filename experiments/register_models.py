@@ -227,9 +227,13 @@ def main(argv: list[str]) -> None:
         }
         key = f"{model.base}-full" if full else model.base
         man["defaults"][key + ("-fast" if student else "")] = model.name
+    current = set(man["defaults"].values())
     for name, entry in man["models"].items():
-        entry["kodak"] = kodak_figures(name, entry["base"], entry.get("mode") == "full",
-                                       "teacher" in entry or entry.get("student", False))
+        if name not in current:  # a replaced model keeps the figures of the bench it was in
+            continue
+        fast = "teacher" in entry or entry.get("student", False) or any(
+            k.endswith("-fast") and v == name for k, v in man["defaults"].items())
+        entry["kodak"] = kodak_figures(name, entry["base"], entry.get("mode") == "full", fast)
     man_path.write_text(json.dumps(man, indent=2) + "\n")
     print(f"wrote {man_path} ({', '.join(man['models'])})")
 
