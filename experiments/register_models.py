@@ -2,6 +2,7 @@
 
     python experiments/register_models.py runs/jpeg-v1/hyc-jpeg-v1.pt runs/jpeg2000-v1/hyc-jpeg2000-v1.pt
     python experiments/register_models.py --refresh   # re-read Kodak figures from the bench
+    python experiments/register_models.py --export    # (re-)export every model to ONNX
     python experiments/register_models.py runs/rate/x/x.pt=hyc-jpeg2000-v2   # under a new name
 
 Each entry records the architecture and sizes, base codec, the exact training command, data,
@@ -20,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from hybridcodec.errors import HybridCodecError  # noqa: E402
+from hybridcodec.export import export_model  # noqa: E402
 from hybridcodec.models import load_model, save_model  # noqa: E402
 from hybridcodec.networks import macs_per_pixel  # noqa: E402
 
@@ -113,6 +116,16 @@ def kodak_figures(name: str, base: str, full: bool, fast: bool) -> dict:
         if dec:
             out["decode_s_per_image"] = round(sum(dec) / len(dec), 3)
     return out
+
+
+def export(entry: dict, path: Path) -> None:
+    """Export a model file to ONNX beside it (issue 14) and list the files in its entry."""
+    entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        entry["onnx"] = export_model(load_model(path))
+    except HybridCodecError as exc:
+        entry.pop("onnx", None)
+        print(f"{path.name}: not exported ({exc}); it needs torch to run")
 
 
 def main(argv: list[str]) -> None:
@@ -225,8 +238,12 @@ def main(argv: list[str]) -> None:
                           {"encoder": "openjpeg"},
             "sha256": hashlib.sha256(dst.read_bytes()).hexdigest(),
         }
+        export(man["models"][model.name], dst)
         key = f"{model.base}-full" if full else model.base
         man["defaults"][key + ("-fast" if student else "")] = model.name
+    if "--export" in argv:  # (re-)export every installed model to ONNX
+        for entry in man["models"].values():
+            export(entry, WEIGHTS / entry["file"])
     current = set(man["defaults"].values())
     for name, entry in man["models"].items():
         if name not in current:  # a replaced model keeps the figures of the bench it was in

@@ -19,52 +19,25 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from .adaptconfig import AdaptConfig
 from .errors import HybridCodecError
 from .networks import RecCNN
 
-__all__ = ["AdaptConfig", "select_parameters", "adapt", "with_update", "parameter_shapes"]
+__all__ = ["AdaptConfig", "select_parameters", "adapt", "with_update", "parameter_shapes",
+           "to_tensor"]
 
 
-@dataclass(frozen=True)
-class AdaptConfig:
-    """Settings of one adaptation run. ``subset``: ``all``, ``last<k>`` (the last k conv layers),
-    ``bias`` (all biases), ``gains`` (the gain vectors), or ``tail`` (= ``last1``)."""
-
-    subset: str = "bias"  # best PSNR gain per update bit in experiments/adaptation_sweep.py
-    steps: int = 40
-    seconds: float = 40.0
-    lr: float = 2e-3
-    step: float = 3e-3  # quantisation step of the update (3e-3: same gain, ~20% fewer bytes)
-    lambda_l1: float = 2.0
-    lambda_q: float = 2.0
-    crop: int = 64  # crop side on the compact image (the target crop is twice this)
-    crops: int = 4
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.subset, str) or not re.fullmatch(r"all|bias|gains|tail|last\d+",
-                                                                 self.subset):
-            raise HybridCodecError(f"unknown parameter subset {self.subset!r} "
-                                   "(all, last<k>, tail, bias, gains)")
-        for name in ("steps", "crop", "crops"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise HybridCodecError(f"adaptation {name} must be a positive integer, got {v!r}")
-        for name in ("seconds", "lr", "step"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
-                raise HybridCodecError(f"adaptation {name} must be a positive number, got {v!r}")
-        for name in ("lambda_l1", "lambda_q"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
-                raise HybridCodecError(f"adaptation {name} must be a number >= 0, got {v!r}")
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W) or (H, W, 3) -> float (1, 3, H, W) in [0, 1] (gray replicated)."""
+    t = torch.from_numpy(image.astype(np.float32) / 255)
+    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+    return t.expand(-1, 3, -1, -1) if t.shape[1] == 1 else t
 
 
 def _conv_layers(rec: RecCNN) -> list[str]:

@@ -25,7 +25,7 @@ from .errors import HybridCodecError, one_line
 __all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "FileJob", "FileResult",
            "compress_files", "decompress_files"]
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "HYBRIDCODEC_THREADS")
 
 
 def default_jobs() -> int:
@@ -38,7 +38,7 @@ def default_jobs() -> int:
 
 def _init_worker() -> None:
     for v in _THREAD_VARS:
-        os.environ[v] = "1"  # read by torch / numpy when the worker first imports them
+        os.environ[v] = "1"  # read by torch, numpy and onnxruntime sessions (runtime.threads)
 
 
 def _call(fn: Callable, item: Any, kwargs: dict) -> tuple[bool, Any]:

@@ -114,7 +114,7 @@ def compress(
 
     With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000."""
     from . import codec
-    from .adaptation import AdaptConfig
+    from .adaptconfig import AdaptConfig
     from .imageio import read_image
 
     try:
@@ -374,6 +374,12 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("hybridcodec: interrupted", err=True)
         sys.exit(130)
+    except ModuleNotFoundError as exc:
+        if os.environ.get("HYBRIDCODEC_DEBUG") or exc.name != "torch":
+            raise
+        typer.echo("hybridcodec: error: this needs torch (training, distillation, adaptation, "
+                   "models without an ONNX export): pip install 'hybridcodec[train]'", err=True)
+        sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
         if os.environ.get("HYBRIDCODEC_DEBUG"):
             raise

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import container
-from .adaptation import AdaptConfig, parameter_shapes
+from .adaptconfig import AdaptConfig
 from .basecodecs import BaseCodec, base_by_id, get_base
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, check_pixels, guarded
 from .imageio import as_image
+from .inference import update_shapes
 from .models import Model, default_model_name, find_model, get_model
-from .pipeline import COM_MARGIN, Encoder, compact_image, reconstruct, to_tensor  # noqa: F401
+from .pipeline import COM_MARGIN, Encoder, compact_image, reconstruct  # noqa: F401
 from .ratecontrol import (adapt_and_decide, choose_decoder, choose_mode, search_quality,
                           target_bytes)
 
@@ -55,9 +56,12 @@ def version() -> str:
             libs.append(f"{enc}: {pkg} {pkg_version(pkg)}")
         except PackageNotFoundError:
             libs.append(f"{enc}: not installed")
-    import torch
-
-    return f"hybridcodec {__version__} ({'; '.join(libs)}; torch {torch.__version__})"
+    for engine in ("onnxruntime", "torch"):
+        try:
+            libs.append(f"{engine} {pkg_version(engine)}")
+        except PackageNotFoundError:
+            libs.append(f"{engine}: not installed")
+    return f"hybridcodec {__version__} ({'; '.join(libs)})"
 
 
 @guarded
@@ -87,7 +91,7 @@ def _mode_model(base: str, mode: str, model: str | None,
         raise HybridCodecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if model is not None:
         m = get_model(model)
-        own = "full" if m.net.config.scale == 1 else "compact"
+        own = m.resolution
         if mode not in ("auto", own):
             raise HybridCodecError(f"model {m.name!r} is a {own}-mode model, not {mode}")
         mode, models = own, [m]
@@ -175,11 +179,11 @@ def encode_ex(
             q = search_quality(enc, target, progress=progress)
         else:
             q = codec.check_quality(quality)
-        if mode == "full" and model is None and enc.model.net.rec.depth > 0:
+        if mode == "full" and model is None and enc.model.has_rec:
             enc, decision["decoder"] = choose_decoder(enc, q, progress)
     data = enc.file_at(q)
     chosen_plain = len(encs) == 2 or "decoder" in decision  # the encoder picked the decoder
-    if cfg is not None and chosen_plain and enc.model.net.rec.depth == 0:
+    if cfg is not None and chosen_plain and not enc.model.has_rec:
         decision.update(kept=False, reason=f"the encoder chose {enc.model.name}, which has no "
                                            f"parameters to adapt")
     elif cfg is not None:
@@ -246,18 +250,18 @@ def decode(data: bytes, /, *, model: str | None = None, max_pixels: int | None =
     h = c.header
     check_pixels(h.width, h.height, max_pixels, "the .hyc image")
     net = find_model(h.model_name, h.model_digest, model)
-    if (net.net.config.scale == 1) != (h.resolution == "full"):
+    if net.resolution != h.resolution:
         raise HybridCodecError(f"file is in {h.resolution} mode but model {h.model_name!r} is not")
     update = c.get(container.CHUNK_UPDATE)
     deltas = None
     if update is not None:
-        if net.net.rec.depth == 0:
+        if not net.has_rec:
             raise HybridCodecError("weight-update chunk for a model without parameters")
-        deltas = decode_update(update, parameter_shapes(net.net.rec))
+        deltas = decode_update(update, update_shapes(net))
     payload = c.get(container.CHUNK_BASE)
     if payload is None:
         raise HybridCodecError("file has no base payload chunk")
-    scale = net.net.config.scale
+    scale = net.scale
     ch, cw = (h.height + scale - 1) // scale, (h.width + scale - 1) // scale
     shape = base.peek_shape(payload)  # from its headers: nothing is decoded if it is wrong
     if shape != (ch, cw, h.channels):
@@ -299,8 +303,8 @@ def info(data: bytes, /) -> dict:
         out["update"] = "none"
     else:
         try:
-            rec = find_model(h.model_name, h.model_digest).net.rec
-            out["update"] = describe_update(update, parameter_shapes(rec))
+            shapes = update_shapes(find_model(h.model_name, h.model_digest))
+            out["update"] = describe_update(update, shapes)
         except HybridCodecError as exc:
             out["update"] = f"{len(update)} bytes ({exc})"
     return out

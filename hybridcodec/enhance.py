@@ -105,7 +105,7 @@ def enhance_jpeg_ex(data_or_path: bytes | str | os.PathLike, /, *, model: str | 
     info = parse_jpeg(data)
     check_pixels(info.width, info.height, max_pixels, "the JPEG")
     m: Model = get_model(model or default_enhance_model(profile))
-    if m.net.config.scale != 1 or (m.net.rec.depth == 0 and m.name != BASELINE_FULL_JPEGLI):
+    if m.scale != 1 or (not m.has_rec and m.name != BASELINE_FULL_JPEGLI):
         raise HybridCodecError(f"model {m.name!r} is not a full-resolution enhancement model")
     decoded = _decode(data, info, m.decoder)
     h, w = decoded.shape[:2]

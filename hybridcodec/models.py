@@ -4,6 +4,11 @@ A model file is a ``torch.save`` of plain data (loaded with ``weights_only=True`
 name, base codec, network configuration, state dict and metadata. Its identity is its name plus
 the SHA-256 of the file; a ``.hyc`` file stores both, so decoding with other weights is an error.
 
+Registered models are also exported to ONNX (``export.py``) and listed with their hashes in the
+manifest (``"onnx"``: files, network configuration, tiling geometry, parameter shapes); such a
+model is described without torch, and runs under onnxruntime (``runtime.py``). ``Model.net``, the
+torch network, is loaded on first use only (training, adaptation, the torch backend).
+
 Installed models live in the ``weights/`` folder of the repository (or ``$HYBRIDCODEC_WEIGHTS``),
 listed in ``weights/MANIFEST.json``. The built-in model ``baseline`` needs no file: area
 downsampling by 2 and bicubic upsampling around the base codec (the naive baseline every network
@@ -16,13 +21,16 @@ import functools
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import HybridCodecError
-from .networks import HybridNet, NetConfig
+from .netconfig import NetConfig
+
+if TYPE_CHECKING:
+    from .networks import HybridNet
 
 __all__ = [
     "Model",
@@ -50,13 +58,61 @@ _ZERO_HASH = bytes(8)
 
 @dataclass(frozen=True)
 class Model:
-    """A loaded model: its identity, base codec (or ``None`` for any) and network (eval mode)."""
+    """A model: its identity, base codec (or ``None`` for any), network configuration and
+    metadata; ``path``: its ``.pt`` file (``None`` for the built-in baselines); ``export``: the
+    manifest's ONNX block (``None`` when it has no exported form)."""
 
     name: str
     digest: bytes  # first 8 bytes of the file's SHA-256 (zeros for the built-in baseline)
     base: str | None
-    net: HybridNet
+    config: NetConfig
     meta: dict
+    path: str | None = None
+    export: dict | None = None
+    module: HybridNet | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_net(cls, name: str, net: HybridNet, base: str | None = None,
+                 meta: dict | None = None) -> Model:
+        """A model around an in-memory torch network (tests, experiments; runs on torch)."""
+        return cls(name, bytes(8), base, net.config, meta or {}, module=net)
+
+    @property
+    def builtin(self) -> bool:
+        """Whether this is a built-in baseline (no network: ``inference`` runs it in numpy)."""
+        return self.path is None and self.module is None
+
+    @property
+    def net(self) -> HybridNet:
+        """The torch network (eval mode), loaded on first use and shared (never modify it)."""
+        if self.module is not None:
+            return self.module
+        if self.path is None:
+            return _builtin_net(self.config)
+        sha = self.sha256
+        if bytes.fromhex(sha)[:8] != self.digest:
+            raise HybridCodecError(f"{self.path} has changed since it was registered as "
+                                   f"{self.name!r} (SHA-256 {sha[:16]}, manifest "
+                                   f"{self.digest.hex()})")
+        return _load_file(self.path, sha).net
+
+    @property
+    def sha256(self) -> str:
+        return _file_sha(self.path) if self.path else ""
+
+    @property
+    def scale(self) -> int:
+        """2: compact (half-resolution) mode; 1: full-resolution mode."""
+        return self.config.scale
+
+    @property
+    def resolution(self) -> str:
+        return "full" if self.config.scale == 1 else "compact"
+
+    @property
+    def has_rec(self) -> bool:
+        """Whether the decoder side has a network (False: the classical baseline alone)."""
+        return self.config.rec_depth > 0 or self.config.rec_arch != "reccnn"
 
     @property
     def decoder(self) -> str:
@@ -87,6 +143,8 @@ def manifest() -> dict:
 def save_model(net: HybridNet, path: str | os.PathLike, *, name: str, base: str,
                meta: dict | None = None) -> str:
     """Write a model file; returns its SHA-256 (hex)."""
+    import torch
+
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     obj = {"format": FORMAT, "name": name, "base": base, "config": net.config.to_dict(),
            "state_dict": state, "meta": meta or {}}
@@ -97,8 +155,20 @@ def save_model(net: HybridNet, path: str | os.PathLike, *, name: str, base: str,
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    name: str
+    base: str | None
+    net: HybridNet
+    meta: dict
+
+
 @functools.lru_cache(maxsize=8)
-def _load_file(path: str, sha: str) -> Model:
+def _load_file(path: str, sha: str) -> _Loaded:
+    import torch
+
+    from .networks import HybridNet
+
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure
@@ -111,47 +181,68 @@ def _load_file(path: str, sha: str) -> Model:
     except RuntimeError as exc:
         raise HybridCodecError(f"{path}: weights do not fit the configuration: {exc}") from exc
     net.eval()
-    return Model(obj["name"], bytes.fromhex(sha)[:8], obj["base"], net, obj.get("meta", {}))
+    return _Loaded(obj["name"], obj["base"], net, obj.get("meta", {}))
+
+
+@functools.lru_cache(maxsize=32)
+def _file_sha_cached(path: str, mtime_ns: int, size: int) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise HybridCodecError(f"cannot read model file {path}: {exc.strerror}") from exc
+
+
+def _file_sha(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file, cached while its size and modification time stay the same."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise HybridCodecError(f"cannot read model file {path}: {exc.strerror}") from exc
+    return _file_sha_cached(str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
 
 
 def load_model(path: str | os.PathLike) -> Model:
-    """Load a model file (cached by content hash)."""
-    p = Path(path)
-    try:
-        sha = hashlib.sha256(p.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise HybridCodecError(f"cannot read model file {p}: {exc.strerror}") from exc
-    return _load_file(str(p.resolve()), sha)
+    """Load a model file with torch (cached by content hash)."""
+    p = str(Path(path).resolve())
+    sha = _file_sha(p)
+    obj = _load_file(p, sha)
+    return Model(obj.name, bytes.fromhex(sha)[:8], obj.base, obj.net.config, obj.meta, p)
 
 
-@functools.lru_cache(maxsize=1)
-def _baseline() -> Model:
-    return Model(BASELINE, _ZERO_HASH, None, HybridNet(NetConfig(0, 0, 0)).eval(), {})
+def _registered(name: str, entry: dict) -> Model:
+    """A manifest entry as a model: described by its ONNX block where it has one (no torch,
+    no reading of the ``.pt``: its hash is the manifest's), else loaded from the ``.pt``."""
+    path = weights_dir() / entry["file"]
+    block = entry.get("onnx")
+    if block is None or "sha256" not in entry:
+        return load_model(path)
+    return Model(name, bytes.fromhex(entry["sha256"])[:8], entry.get("base"),
+                 NetConfig.from_dict(block["config"]), dict(block.get("meta", {})),
+                 str(path.resolve()), block)
 
 
-@functools.lru_cache(maxsize=1)
-def _baseline_full() -> Model:
-    return Model(BASELINE_FULL, _ZERO_HASH, None, HybridNet(NetConfig(0, 0, 0, scale=1)).eval(),
-                 {})
+@functools.lru_cache(maxsize=4)
+def _builtin_net(config: NetConfig) -> HybridNet:
+    from .networks import HybridNet
+
+    return HybridNet(config).eval()
 
 
-@functools.lru_cache(maxsize=1)
-def _baseline_full_jpegli() -> Model:
-    return Model(BASELINE_FULL_JPEGLI, _ZERO_HASH, None,
-                 HybridNet(NetConfig(0, 0, 0, scale=1)).eval(), {"input_decoder": "jpegli"})
-
-
-_BUILTIN = {BASELINE: _baseline, BASELINE_FULL: _baseline_full,
-            BASELINE_FULL_JPEGLI: _baseline_full_jpegli}
+_BUILTIN = {
+    BASELINE: Model(BASELINE, _ZERO_HASH, None, NetConfig(0, 0, 0), {}),
+    BASELINE_FULL: Model(BASELINE_FULL, _ZERO_HASH, None, NetConfig(0, 0, 0, scale=1), {}),
+    BASELINE_FULL_JPEGLI: Model(BASELINE_FULL_JPEGLI, _ZERO_HASH, None,
+                                NetConfig(0, 0, 0, scale=1), {"input_decoder": "jpegli"}),
+}
 
 
 def get_model(name_or_path: str) -> Model:
     """An installed model by registry name, ``baseline``/``baseline-full``, or a model file."""
     if name_or_path in _BUILTIN:
-        return _BUILTIN[name_or_path]()
+        return _BUILTIN[name_or_path]
     entry = manifest().get("models", {}).get(name_or_path)
     if entry is not None:
-        return load_model(weights_dir() / entry["file"])
+        return _registered(name_or_path, entry)
     if os.path.sep in name_or_path or name_or_path.endswith(".pt") or Path(name_or_path).is_file():
         return load_model(name_or_path)
     names = ", ".join([*_BUILTIN, *manifest().get("models", {})])
@@ -163,7 +254,7 @@ def find_model(name: str, digest: bytes, path: str | os.PathLike | None = None) 
     ``path`` offers a model (a file, or a registry name like the encoder's ``model=``) to use
     instead of the file's; its identity must match."""
     if name in _BUILTIN and digest == _ZERO_HASH:
-        return _BUILTIN[name]()
+        return _BUILTIN[name]
     if path is not None:
         model = get_model(str(path))
         if (model.name, model.digest) != (name, digest):
@@ -172,7 +263,7 @@ def find_model(name: str, digest: bytes, path: str | os.PathLike | None = None) 
         return model
     entry = manifest().get("models", {}).get(name)
     if entry is not None:
-        model = load_model(weights_dir() / entry["file"])
+        model = _registered(name, entry)
         if model.digest == digest:
             return model
     raise HybridCodecError(

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +38,7 @@ from torch import nn
 
 from .decodermodules import FeatureEnhancement, HighFrequencyBranch
 from .deform import DeformableResidual
+from .netconfig import NetConfig
 
 __all__ = [
     "GainUnit",
@@ -65,59 +65,22 @@ class GainUnit(nn.Module):
         self.log_gain = nn.Parameter(torch.zeros(len(anchors), channels))
 
     def gains(self, quality: torch.Tensor) -> torch.Tensor:
-        """Gains (N, C) for qualities (N,) on the base codec's own scale, clamped to the anchors."""
+        """Gains (N, C) for qualities (N,) on the base codec's own scale, clamped to the anchors.
+
+        The interpolation weights are "hat" functions of the quality (``min`` of a rising and a
+        falling ramp per anchor, clamped to [0, 1]): the same weights ``1 - l`` and ``l`` as a
+        search for the enclosing pair of anchors, in operations that ONNX has (``export``)."""
         a = self.anchors
         if a.numel() == 1:
             return self.log_gain.exp().expand(quality.shape[0], -1)
-        q = quality.to(a.dtype).clamp(a[0], a[-1])
-        i = (torch.searchsorted(a, q, right=True) - 1).clamp(0, a.numel() - 2)
-        l = ((q - a[i]) / (a[i + 1] - a[i])).unsqueeze(1)
-        return torch.exp(self.log_gain[i] * (1 - l) + self.log_gain[i + 1] * l)
+        q = quality.to(a.dtype).clamp(a[0], a[-1])[:, None]  # (N, 1)
+        prev = torch.cat([a[:1] - 1, a[:-1]])  # a phantom anchor one unit outside each end
+        nxt = torch.cat([a[1:], a[-1:] + 1])
+        w = torch.minimum((q - prev) / (a - prev), (nxt - q) / (nxt - a)).clamp(0, 1)  # (N, K)
+        return torch.exp(w @ self.log_gain)
 
     def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         return x * self.gains(quality)[:, :, None, None].to(x.dtype)
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    """Sizes of a ComCNN/RecCNN pair. ``com_width == 0`` or ``rec_depth == 0`` means the
-    classical baseline alone (area downsampling / bicubic upsampling) for that side."""
-
-    com_width: int = 64
-    rec_depth: int = 20
-    rec_width: int = 64
-    batch_norm: bool = True
-    anchors: tuple[float, ...] = field(default_factory=tuple)
-    scale: int = 2  # 2: compact (half-resolution) mode; 1: full-resolution mode
-    s2d: int = 1  # RecCNN's residual branch on pixel_unshuffle(x, s2d) (1: plain)
-    hf_width: int = 0  # decoder-side high-frequency enhancement branch width (0: none)
-    feature_enh: bool = False  # feature enhancement module in the middle of RecCNN
-    deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
-    #: ``reccnn``; ``upconv7``: waifu2x's 2x network (``waifu2x.Upconv7``; compact mode, its
-    #: fixed sizes replace rec_depth/rec_width/s2d)
-    rec_arch: str = "reccnn"
-
-    def __post_init__(self) -> None:
-        if self.scale not in (1, 2):
-            raise ValueError("scale must be 1 (full resolution) or 2 (compact)")
-        if self.rec_arch not in ("reccnn", "upconv7"):
-            raise ValueError("rec_arch must be reccnn or upconv7")
-        if self.rec_arch == "upconv7" and self.scale != 2:
-            raise ValueError("upconv7 is a 2x network: compact mode only")
-        if self.s2d not in (1, 2):
-            raise ValueError("s2d must be 1 or 2")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["anchors"] = list(self.anchors)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> NetConfig:
-        keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale", "s2d", "hf_width",
-                "feature_enh", "deform", "rec_arch")
-        known = {k: d[k] for k in keys if k in d}
-        return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -222,9 +185,12 @@ class RecCNN(nn.Module):
         r = self.tail(h)
         return r if s == 1 else F.pixel_shuffle(r, s)  # the caller crops the padding
 
+    def upsample(self, compact: torch.Tensor) -> torch.Tensor:
+        """Bicubic 2x (``export`` swaps in an equal convolution: ONNX's Resize is slow)."""
+        return F.interpolate(compact, scale_factor=2, mode="bicubic", align_corners=False)
+
     def forward(self, compact: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-        up = compact if self.scale == 1 else F.interpolate(
-            compact, scale_factor=2, mode="bicubic", align_corners=False)
+        up = compact if self.scale == 1 else self.upsample(compact)
         if self.depth == 0:
             return up
         out = up + self.residual(up, quality)[..., : up.shape[-2], : up.shape[-1]]

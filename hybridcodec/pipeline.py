@@ -3,121 +3,86 @@ reconstructs from the decoded one, both in overlapping tiles so that memory stay
 image size; :class:`Encoder` holds one image and codes it at any quality of the base codec,
 caching payloads and reconstructions (what rate control and the mode decisions search over).
 
-Images are uint8 arrays (H, W) or (H, W, 3); tensors are float (1, 3, H, W) in [0, 1] (gray
-replicated). The models are shared and never modified here: every call is thread-safe.
+Images are uint8 arrays (H, W) or (H, W, 3); the networks see float32 (1, 3, h, w) tiles in
+[0, 1] (gray replicated) on the engine ``inference.runner_for`` picks (onnxruntime, torch or
+numpy). The models are shared and never modified here: every call is thread-safe.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
-import torch
 
 from . import container
-from .adaptation import with_update
 from .basecodecs import BaseCodec
+from .inference import COM_MARGIN, Runner, runner_for
 from .metrics import psnr_from_sse, sse
 from .models import Model
 from .tiling import DEFAULT_TILE, run_tiled
 
-__all__ = ["Encoder", "reconstruct", "compact_image", "to_tensor", "to_uint8", "auto_tile",
-           "COM_MARGIN"]
-
-#: context (input pixels) a tile needs: ComCNN sees 3 px at full resolution plus 1 compact px;
-#: RecCNN needs 2 compact px for bicubic plus one full-resolution px per layer.
-COM_MARGIN = 6
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W) or (H, W, 3) -> float (1, 3, H, W) in [0, 1] (gray replicated)."""
-    t = torch.from_numpy(image.astype(np.float32) / 255)
-    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
-    return t.expand(-1, 3, -1, -1) if t.shape[1] == 1 else t
+__all__ = ["Encoder", "reconstruct", "compact_image", "COM_MARGIN"]
 
 
-def to_uint8(t: torch.Tensor, channels: int) -> np.ndarray:
-    """float (1, 3, H, W) -> uint8 image with ``channels`` planes (gray = mean of the three)."""
-    t = t[0].clamp(0, 1)
+def _as_float(t: np.ndarray) -> np.ndarray:
+    """uint8 tile (1, C, h, w) -> float32 (1, 3, h, w) in [0, 1] (gray replicated)."""
+    f = t.astype(np.float32) / np.float32(255)
+    return np.repeat(f, 3, axis=1) if f.shape[1] == 1 else f
+
+
+def _as_uint8(y: np.ndarray, channels: int) -> np.ndarray:
+    """float (1, 3, h, w) -> uint8 (1, channels, h, w): clamped, gray = the mean of the three."""
+    y = np.clip(y, 0, 1)
     if channels == 1:
-        t = t.mean(0, keepdim=True)
-    arr = t.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    return np.ascontiguousarray(arr[:, :, 0] if channels == 1 else arr)
+        y = y.mean(1, keepdims=True, dtype=np.float32)
+    return np.rint(y * np.float32(255)).astype(np.uint8)
 
 
-def auto_tile(rec: torch.nn.Module) -> int:
-    """Input pixels per tile side for RecCNN: the largest multiple of 64 whose hidden
-    activations stay near 4 M values (16 MB, under glibc's mmap threshold; see ``tiling``)."""
-    if rec.depth == 0:
-        return DEFAULT_TILE
-    if hasattr(rec, "max_width"):  # waifu2x's upconv7: features at the input's resolution
-        return max(64, int(math.sqrt(4 * 2**20 / rec.max_width)) // 64 * 64)
-    width = rec.head.out_channels
-    side = math.sqrt(4 * 2**20 / width) * rec.s2d / rec.scale  # feature side -> input side
-    return max(64, int(side) // 64 * 64)
+def _nchw(image: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) -> a (1, C, H, W) view (no copy)."""
+    return image[None, None] if image.ndim == 2 else image.transpose(2, 0, 1)[None]
 
 
-@torch.no_grad()
 def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, width: int,
                 deltas: dict[int, np.ndarray] | None = None, *, tile: int | None = None,
-                progress: Callable[[str], None] | None = None) -> np.ndarray:
+                progress: Callable[[str], None] | None = None,
+                runner: Runner | None = None) -> np.ndarray:
     """RecCNN on a decoded compact image (uint8), with an optional weight-update applied; runs
-    in tiles of ``tile`` compact pixels (default :func:`auto_tile`) so that memory stays
-    bounded at any image size."""
-    q = torch.tensor([float(quality)])
-    rec = model.net.rec
-    if deltas:  # on a private copy: the cached model is shared by every thread
-        rec = with_update(rec, deltas)
+    in tiles of ``tile`` input pixels (default: the model's, ``inference.Geometry``) so that
+    memory stays bounded at any image size. ``runner``: the engine (default
+    :func:`inference.runner_for`)."""
+    run_net = runner or runner_for(model, deltas)
+    g = run_net.geometry
     gray = compact.ndim == 2
-    x = _uint8_view(np.ascontiguousarray(compact))  # uint8: converted tile by tile
+    channels = 1 if gray else 3
 
-    def run(t: torch.Tensor) -> torch.Tensor:  # uint8 tile in, uint8 tile out
-        f = t.float().div(255)
-        f = f.expand(-1, 3, -1, -1) if gray else f
-        y = rec(f, q)
-        y = y.clamp(0, 1)
-        y = y.mean(1, keepdim=True) if gray else y
-        return y.mul(255).round().to(torch.uint8)
+    def run(t: np.ndarray) -> np.ndarray:  # uint8 tile in, uint8 tile out
+        return _as_uint8(run_net.rec(_as_float(t), quality), channels)
 
-    # receptive field of the network (output pixels), plus bicubic's 2-pixel support on the
-    # compact side
-    margin = (-(-rec.radius // 2) + 3) if rec.scale == 2 else rec.radius + 1
-    out = run_tiled(run, x, scale=Fraction(rec.scale), margin=margin,
-                    tile=tile or auto_tile(rec), align=rec.s2d, channels_last=True,
+    out = run_tiled(run, _nchw(compact), scale=Fraction(model.scale), margin=g.rec_margin,
+                    tile=tile or g.rec_tile, align=g.align, channels_last=True,
                     progress=_tile_progress("RecCNN", progress))
-    arr = out[0].numpy()  # (H, W, C), written in place tile by tile: no second copy
+    arr = out[0]  # (H, W, C), written in place tile by tile: no second copy
     arr = arr[:height, :width, 0] if gray else arr[:height, :width]
     return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 
-def _uint8_view(image: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W) or (H, W, 3) -> a (1, C, H, W) view (no copy unless read-only: torch
-    tensors cannot be read-only)."""
-    x = torch.from_numpy(image if image.flags.writeable else image.copy())
-    return x[None, None] if x.ndim == 2 else x.permute(2, 0, 1)[None]
-
-
-@torch.no_grad()
-def compact_image(model: Model, x: torch.Tensor | np.ndarray, quality: float, channels: int, *,
+def compact_image(model: Model, x: np.ndarray, quality: float, channels: int, *,
                   tile: int = 2 * DEFAULT_TILE,
-                  progress: Callable[[str], None] | None = None) -> np.ndarray:
-    """ComCNN on an even-sized image, in tiles; returns the uint8 compact image. ``x``: a uint8
-    array (converted tile by tile, so memory stays bounded) or a float tensor (1, 3, H, W)."""
-    q = torch.tensor([float(quality)])
-    margin = COM_MARGIN + model.net.com.extra_margin
-    src = _uint8_view(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
+                  progress: Callable[[str], None] | None = None,
+                  runner: Runner | None = None) -> np.ndarray:
+    """ComCNN on an even-sized uint8 image (H, W) or (H, W, 3), in tiles; returns the uint8
+    compact image (``channels`` planes)."""
+    run_net = runner or runner_for(model)
 
-    def run(t: torch.Tensor) -> torch.Tensor:  # tile in, uint8 compact tile out
-        f = t.float().div(255) if t.dtype == torch.uint8 else t
-        f = f.expand(-1, 3, -1, -1) if f.shape[1] == 1 else f
-        y = model.net.com(f, q).clamp(0, 1)
-        y = y.mean(1, keepdim=True) if channels == 1 else y
-        return y.mul(255).round().to(torch.uint8)
+    def run(t: np.ndarray) -> np.ndarray:  # uint8 tile in, uint8 compact tile out
+        return _as_uint8(run_net.com(_as_float(t), quality), channels)
 
-    out = run_tiled(run, src, scale=Fraction(1, 2), margin=margin, tile=tile, channels_last=True,
+    out = run_tiled(run, _nchw(np.ascontiguousarray(x)), scale=Fraction(1, 2),
+                    margin=run_net.geometry.com_margin, tile=tile, channels_last=True,
                     progress=_tile_progress("ComCNN", progress))
-    arr = out[0].numpy()
+    arr = out[0]
     return np.ascontiguousarray(arr[:, :, 0]) if channels == 1 else arr
 
 
@@ -134,7 +99,7 @@ class Encoder:
                  progress: Callable[[str], None] | None = None):
         self.image, self.base, self.model, self.subsampling = image, base, model, subsampling
         self.progress = progress
-        self.resolution = "full" if model.net.config.scale == 1 else "compact"
+        self.resolution = "full" if model.config.scale == 1 else "compact"
         self.channels = 1 if image.ndim == 2 else 3
         self._payload: dict[float, bytes] = {}
         self._sse: dict[float, float] = {}
@@ -143,15 +108,17 @@ class Encoder:
         """The image, padded by edge replication to even sides for a compact model (uint8;
         a copy only when a side is odd)."""
         h, w = self.image.shape[:2]
-        if self.model.net.config.scale == 1 or not (h % 2 or w % 2):
+        if self.model.config.scale == 1 or not (h % 2 or w % 2):
             return self.image
         pad = ((0, h % 2), (0, w % 2)) + (((0, 0),) if self.image.ndim == 3 else ())
         return np.pad(self.image, pad, mode="edge")
 
     @property
-    def x(self) -> torch.Tensor:
-        """The padded image as a float tensor (1, 3, H, W): built on demand (adaptation's
+    def x(self):
+        """The padded image as a float torch tensor (1, 3, H, W): built on demand (adaptation's
         target), never kept, since at 100 megapixels it takes 1.2 GB."""
+        from .adaptation import to_tensor
+
         return to_tensor(self.padded())
 
     def twin(self, model: Model) -> Encoder:
@@ -166,7 +133,7 @@ class Encoder:
     def payload(self, quality: float) -> bytes:
         q = self.base.check_quality(quality)
         if q not in self._payload:
-            if self.model.net.config.scale == 1:
+            if self.model.config.scale == 1:
                 compact = self.image
             else:  # ComCNN is told the quality the payload's tables will say
                 qc = self.base.table_quality(q, gray=self.channels == 1,

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .adaptation import AdaptConfig, adapt, parameter_shapes
 from .errors import HybridCodecError
 from .metrics import psnr, psnr_from_sse, sse
 from .weightcoding import decode_update, encode_update
 
 if TYPE_CHECKING:
+    from .adaptconfig import AdaptConfig
     from .pipeline import Encoder
 
 __all__ = ["target_bytes", "search_quality", "adapt_and_decide", "choose_mode"]
@@ -75,7 +75,7 @@ def search_quality(enc: Encoder, target: int, update: bytes | None = None, *,
 def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, seconds: float,
                     say: Callable[[str], None]) -> tuple[bytes | None, dict | None, dict]:
     """Fine-tune at quality ``q``; returns (chunk payload, decoded deltas, stats)."""
-    from .pipeline import to_tensor
+    from .adaptation import adapt, parameter_shapes, to_tensor
 
     rec = enc.model.net.rec
     compact = to_tensor(enc.decoded_compact(q))

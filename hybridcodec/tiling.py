@@ -13,22 +13,23 @@ import math
 from collections.abc import Callable
 from fractions import Fraction
 
-import torch
+import numpy as np
+
+from .inference import DEFAULT_TILE
 
 __all__ = ["run_tiled", "DEFAULT_TILE"]
 
-#: input pixels per tile side (before the margin). Small enough that every activation stays under
-#: glibc's 32 MB mmap ceiling and freed heap memory is reused: with 256-pixel tiles each layer's
-#: output was a fresh mmap, and page faults doubled the decode time (1.17 s vs 0.52 s for a
-#: Kodak image on the 2-core machine, measured with resource.getrusage).
-DEFAULT_TILE = 128
+# DEFAULT_TILE (input pixels per tile side, before the margin) is small enough that every
+# activation stays under glibc's 32 MB mmap ceiling and freed heap memory is reused: with
+# 256-pixel tiles each layer's output was a fresh mmap, and page faults doubled the decode time
+# (1.17 s vs 0.52 s for a Kodak image on the 2-core machine, measured with resource.getrusage).
 
 
-def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, scale: Fraction,
+def run_tiled(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, scale: Fraction,
               margin: int, tile: int = DEFAULT_TILE, align: int = 1,
               channels_last: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
-    """Apply ``fn`` (input (1, C, h, w) -> output (1, C', h*scale, w*scale)) tile by tile.
+              progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Apply ``fn`` (array (1, C, h, w) -> array (1, C', h*scale, w*scale)) tile by tile.
 
     ``margin``: context in input pixels on each side (at least the receptive-field radius);
     ``tile`` and ``margin`` are rounded up to multiples that keep tiles aligned with ``scale``
@@ -43,7 +44,7 @@ def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, sc
     margin = -(-margin // align) * align
     if h <= tile + 2 * margin and w <= tile + 2 * margin:
         y = fn(x)
-        return y.permute(0, 2, 3, 1).contiguous() if channels_last else y
+        return np.ascontiguousarray(y.transpose(0, 2, 3, 1)) if channels_last else y
     out = None
     origins = list(itertools.product(range(0, h, tile), range(0, w, tile)))
     for n, (y0, x0) in enumerate(origins):
@@ -53,9 +54,9 @@ def run_tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, sc
         part = fn(x[..., ya:yb, xa:xb])
         if out is None:
             dims = (part.shape[0], part.shape[1], int(h * scale), int(w * scale))
-            out = part.new_empty(dims[0], dims[2], dims[3], dims[1]) if channels_last else \
-                part.new_empty(dims)
-            view = out.permute(0, 3, 1, 2) if channels_last else out
+            out = np.empty((dims[0], dims[2], dims[3], dims[1]) if channels_last else dims,
+                           dtype=part.dtype)
+            view = out.transpose(0, 3, 1, 2) if channels_last else out
         s = scale
         view[..., int(y0 * s) : int(y1 * s), int(x0 * s) : int(x1 * s)] = part[
             ..., int((y0 - ya) * s) : int((y1 - ya) * s), int((x0 - xa) * s) : int((x1 - xa) * s)]

@@ -10,7 +10,8 @@ import torch
 import hybridcodec
 from hybridcodec import HybridCodecError, container
 from hybridcodec.adaptation import AdaptConfig, adapt, select_parameters
-from hybridcodec.codec import Encoder, encode_ex, reconstruct, to_tensor
+from hybridcodec.adaptation import to_tensor
+from hybridcodec.codec import Encoder, encode_ex, reconstruct
 from hybridcodec.basecodecs import get_base
 from hybridcodec.models import get_model, save_model
 from hybridcodec.networks import HybridNet, NetConfig, RecCNN

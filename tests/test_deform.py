@@ -4,7 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hybridcodec.codec import compact_image, to_tensor
+from hybridcodec.codec import compact_image
 from hybridcodec.deform import DeformConv2d
 from hybridcodec.models import Model
 from hybridcodec.networks import HybridNet, NetConfig, macs_per_pixel
@@ -68,8 +68,8 @@ def test_comcnn_deformable_module_identity_at_init_and_tiles():
         for p in (rich.com.dres.out.weight, rich.com.dres.deform.offset.weight):
             p.normal_(0, 0.2)
     assert macs_per_pixel(rich.config)["comcnn"] > macs_per_pixel(plain.config)["comcnn"]
-    m = Model("d", bytes(8), "jpeg", rich, {})
-    t = to_tensor(make_image(80, 104))
+    m = Model.from_net("d", rich, "jpeg")
+    t = make_image(80, 104)
     whole = compact_image(m, t, 30, 3, tile=10_000)
     tiled = compact_image(m, t, 30, 3, tile=24)
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1

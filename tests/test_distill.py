@@ -72,7 +72,8 @@ def test_full_resolution_teacher_and_adaptation_of_the_student(photos, tmp_path)
 
     from hybridcodec.adaptation import AdaptConfig, adapt
     from hybridcodec.basecodecs import get_base
-    from hybridcodec.codec import Encoder, encode_ex, to_tensor
+    from hybridcodec.adaptation import to_tensor
+    from hybridcodec.codec import Encoder, encode_ex
     from hybridcodec.models import get_model
 
     torch.manual_seed(0)

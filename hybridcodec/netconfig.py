@@ -1,0 +1,50 @@
+"""The size of a ComCNN/RecCNN pair (``NetConfig``): plain data, no torch, so that a model's
+shape is known to code that only runs its exported form (``runtime``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["NetConfig"]
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Sizes of a ComCNN/RecCNN pair. ``com_width == 0`` or ``rec_depth == 0`` means the
+    classical baseline alone (area downsampling / bicubic upsampling) for that side."""
+
+    com_width: int = 64
+    rec_depth: int = 20
+    rec_width: int = 64
+    batch_norm: bool = True
+    anchors: tuple[float, ...] = field(default_factory=tuple)
+    scale: int = 2  # 2: compact (half-resolution) mode; 1: full-resolution mode
+    s2d: int = 1  # RecCNN's residual branch on pixel_unshuffle(x, s2d) (1: plain)
+    hf_width: int = 0  # decoder-side high-frequency enhancement branch width (0: none)
+    feature_enh: bool = False  # feature enhancement module in the middle of RecCNN
+    deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
+    #: ``reccnn``; ``upconv7``: waifu2x's 2x network (``waifu2x.Upconv7``; compact mode, its
+    #: fixed sizes replace rec_depth/rec_width/s2d)
+    rec_arch: str = "reccnn"
+
+    def __post_init__(self) -> None:
+        if self.scale not in (1, 2):
+            raise ValueError("scale must be 1 (full resolution) or 2 (compact)")
+        if self.rec_arch not in ("reccnn", "upconv7"):
+            raise ValueError("rec_arch must be reccnn or upconv7")
+        if self.rec_arch == "upconv7" and self.scale != 2:
+            raise ValueError("upconv7 is a 2x network: compact mode only")
+        if self.s2d not in (1, 2):
+            raise ValueError("s2d must be 1 or 2")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["anchors"] = list(self.anchors)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NetConfig:
+        keys = ("com_width", "rec_depth", "rec_width", "batch_norm", "scale", "s2d", "hf_width",
+                "feature_enh", "deform", "rec_arch")
+        known = {k: d[k] for k in keys if k in d}
+        return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)

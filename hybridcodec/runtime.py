@@ -1,0 +1,104 @@
+"""The shipped networks under onnxruntime: inference without torch.
+
+Every registered model is exported to ONNX when it is registered (``export.py``): one graph per
+network (``rec``: RecCNN, ``com``: ComCNN), inputs ``x`` (float32 (1, 3, H, W) in [0, 1]) and
+``q`` (float32 (1,): the quality on the base codec's own scale; the G-VAE gain units are computed
+inside the graph), output ``y``. The manifest lists each file with its SHA-256, which is checked
+before a file is used. A weight-update (Lam & Zare 2019) is applied to the exported weights at
+decode time: the graph keeps every torch parameter as an initializer of the same name, so the
+update's deltas (by parameter index, ``manifest["onnx"]["params"]``) are added to those
+initializers (with the ``onnx`` package) before the session is made.
+
+Threads: ``HYBRIDCODEC_THREADS`` (default: every core); ``batch`` workers set it to 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import HybridCodecError
+
+__all__ = ["available", "threads", "session", "session_with_update", "run"]
+
+
+def available() -> bool:
+    """Whether onnxruntime can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def threads() -> int:
+    """Intra-op threads per session: ``$HYBRIDCODEC_THREADS`` or the number of cores."""
+    value = os.environ.get("HYBRIDCODEC_THREADS", "")
+    if value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _read_checked(path: str, sha256: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise HybridCodecError(f"cannot read exported network {path}: {exc.strerror}") from exc
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise HybridCodecError(f"{path} does not match the SHA-256 in the manifest")
+    return data
+
+
+def _make_session(data: bytes, n_threads: int):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = n_threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise HybridCodecError(f"onnxruntime cannot load the network: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=16)
+def _session(path: str, sha256: str, n_threads: int):
+    return _make_session(_read_checked(path, sha256), n_threads)
+
+
+def session(path: str, sha256: str):
+    """The (cached, thread-safe) onnxruntime session of an exported network file."""
+    return _session(path, sha256, threads())
+
+
+def session_with_update(path: str, sha256: str, names: list[str],
+                        deltas: dict[int, np.ndarray]):
+    """A session of the network with ``deltas`` (by index into ``names``, the torch parameter
+    names in order) added to its initializers. Not cached: one per decoded file."""
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load_from_string(_read_checked(path, sha256))
+    inits = {t.name: t for t in proto.graph.initializer}
+    for index, delta in deltas.items():
+        if not 0 <= index < len(names) or names[index] not in inits:
+            raise HybridCodecError(f"weight-update names parameter {index}, which the exported "
+                                   f"network does not have")
+        t = inits[names[index]]
+        base = numpy_helper.to_array(t)
+        d = np.asarray(delta, dtype=np.float64)
+        if d.shape != base.shape:
+            raise HybridCodecError(f"weight-update for {names[index]} has shape {d.shape}, "
+                                   f"the network {base.shape}")
+        t.CopyFrom(numpy_helper.from_array((base + d).astype(base.dtype), t.name))
+    return _make_session(proto.SerializeToString(), threads())
+
+
+def run(sess, x: np.ndarray, quality: float) -> np.ndarray:
+    """One forward pass: ``x`` float32 (1, 3, H, W) -> float32 output (not clamped)."""
+    q = np.array([quality], dtype=np.float32)
+    return sess.run(None, {"x": np.ascontiguousarray(x, dtype=np.float32), "q": q})[0]
