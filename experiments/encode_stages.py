@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from experiments.common import write_csv  # noqa: E402
-from hybridcodec import basecodecs, codec, pipeline  # noqa: E402
+from hybridcodec import basecodecs, codec, encoder  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
 
-STAGES = {"comcnn": (pipeline, "compact_image"), "network": (pipeline, "reconstruct"),
+STAGES = {"comcnn": (encoder, "compact_image"), "network": (encoder, "reconstruct"),
           "base_encode": (basecodecs.BaseCodec, "encode"),
           "base_decode": (basecodecs.BaseCodec, "decode")}
 

@@ -238,11 +238,12 @@ class BaseCodec:
 
     def _encode_j2k(self, image: np.ndarray, q: float) -> bytes:
         from . import j2ktiles
+        from .runtime import threads
 
         lib = self._lib()
 
         def one(im: np.ndarray) -> bytes:
-            return bytes(lib.jpeg2k_encode(im, level=q, codecformat="j2k"))
+            return bytes(lib.jpeg2k_encode(im, level=q, codecformat="j2k", numthreads=threads()))
 
         h, w = image.shape[:2]
         tile = j2ktiles.tile_side(h, w) if h * w > j2ktiles.TILED_ABOVE else None
@@ -250,11 +251,13 @@ class BaseCodec:
 
     def _decode_j2k(self, data: bytes) -> np.ndarray:
         from . import j2ktiles
+        from .runtime import threads
 
         lib = self._lib()
         if j2ktiles.is_split(data):  # tile by tile: memory bounded by one tile
-            return j2ktiles.decode_tiled(data, lib.jpeg2k_decode, _j2k_shape(data)[2])
-        return lib.jpeg2k_decode(data)
+            return j2ktiles.decode_tiled(data, lambda d: lib.jpeg2k_decode(d, numthreads=threads()),
+                                         _j2k_shape(data)[2])
+        return lib.jpeg2k_decode(data, numthreads=threads())
 
     @staticmethod
     def _decode_jpegli(data: bytes) -> np.ndarray:

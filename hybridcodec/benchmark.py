@@ -33,7 +33,7 @@ import numpy as np
 
 from . import codec
 from .basecodecs import get_base
-from .pipeline import Encoder
+from .encoder import Encoder
 from .benchpeers import JPEG_PEERS, PLAIN, enhancement_lines, enhancement_table, measure_plain
 from .errors import HybridCodecError
 from .imageio import list_images, read_image
@@ -108,8 +108,9 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray,
     pixels = image.shape[0] * image.shape[1]
     b = auto.base
     mid = auto.qualities[len(auto.qualities) // 2]  # --mode full is timed at one quality
+    base = get_base(b, None)  # the default encoder, as encode() uses
+    enc_ff = Encoder(image, base, get_model(default_model_name(b, "full", "fast")), "420")
     if best:
-        base = get_base(b, None)  # the default encoder, as encode() uses
         enc_c = Encoder(image, base, get_model(default_model_name(b)), "420")
         enc_f = Encoder(image, base, get_model(default_model_name(b, "full")), "420")
     for q in auto.qualities:
@@ -121,7 +122,9 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray,
         auto.add(q, 8 * len(res.data) / pixels, psnr(image, out), t1 - t0, t2 - t1)
         d = res.decision["mode"]
         auto.extra.setdefault(q, []).append(d["chosen"])
-        f = d["full"]  # the full-resolution candidate, exactly as coded
+        f = d.get("full") or {  # the full-resolution candidate (measured here if auto's
+            "quality": q, "bytes": len(enc_ff.file_at(q)),  # estimate left it out)
+            "psnr": enc_ff.psnr(q)}
         full.add(q, 8 * f["bytes"] / pixels, f["psnr"],
                  *(_time_full(image, b, q, "fast") if q == mid else (math.nan, math.nan)))
         if not best:

@@ -29,8 +29,10 @@ from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, check_pixels, guarded
 from .imageio import as_image
 from .inference import update_shapes
 from .models import Model, default_model_name, find_model, get_model
-from .pipeline import COM_MARGIN, Encoder, compact_image, reconstruct  # noqa: F401
-from .ratecontrol import (adapt_and_decide, choose_decoder, choose_mode, search_quality,
+from .encoder import Encoder
+from .pipeline import COM_MARGIN, compact_image, reconstruct  # noqa: F401
+from .modes import choose_decoder, choose_mode
+from .ratecontrol import (adapt_and_decide, fit_compact, guess_quality, search_quality,
                           target_bytes)
 
 __all__ = ["encode", "decode", "check", "info", "version", "EncodeResult", "encode_ex",
@@ -144,13 +146,18 @@ def encode_ex(
     profile: str = "fast", model: str | None = None, subsampling: str = "420",
     adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, rate_control: str = "fast",
 ) -> EncodeResult:
     """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
     figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
-    mode choice under ``decision["mode"]``)."""
+    mode choice under ``decision["mode"]``). ``rate_control``: ``fast`` (ComCNN run once or
+    twice per target, ``ratecontrol.fit_compact``) or ``exact`` (ComCNN at every step of the
+    search, several times slower; for comparisons, ``experiments/encode_speed.py``)."""
     _check_options(base=base, mode=mode, profile=profile, subsampling=subsampling, model=model,
                    jpeg_encoder=jpeg_encoder)
+    if rate_control not in ("fast", "exact"):
+        raise HybridCodecError(f"rate_control must be fast or exact, got {rate_control!r}")
+    exact = rate_control == "exact"
     quality, bpp, size = _number("quality", quality), _number("bpp", bpp), _number("size", size, int)
     cfg = _adapt_config(adapt)
     img = as_image(image, max_pixels=max_pixels)
@@ -172,11 +179,17 @@ def encode_ex(
     target = target_bytes(pixels, bpp, size)
     decision: dict = {}
     if len(encs) == 2:
-        enc, q, decision["mode"] = choose_mode(encs[0], encs[1], quality, target, progress)
+        enc, q, decision["mode"] = choose_mode(encs[0], encs[1], quality, target, progress,
+                                               exact=exact)
     else:
         enc = encs[0]
-        if target is not None:
-            q = search_quality(enc, target, progress=progress)
+        bpp_target = None if target is None else 8 * target / pixels
+        if target is not None and enc.resolution == "compact" and not exact:
+            q = fit_compact(enc, target, guess=guess_quality(codec, 4 * bpp_target),
+                            progress=progress)
+        elif target is not None:
+            q = search_quality(enc, target, progress=progress,
+                               guess=guess_quality(codec, bpp_target * (enc.model.scale ** 2)))
         else:
             q = codec.check_quality(quality)
         if mode == "full" and model is None and enc.model.has_rec:

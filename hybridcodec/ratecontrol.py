@@ -7,9 +7,7 @@ rate-distortion decision whether an encode-time weight-update (Lam & Zare 2019) 
 * With a target size, "base at the target" is compared against "base at a lower quality plus an
   update, at the same total size", and the better PSNR wins.
 
-The codec mode (``auto``) is chosen the same way, at equal size: the compact (half-resolution)
-and the full-resolution encodings are both rate-controlled to the target, or, with a quality, the
-compact one to the size of the full-resolution file at that quality, and the better PSNR wins.
+The codec mode (``auto``) is chosen the same way, at equal size (``modes.py``).
 """
 
 from __future__ import annotations
@@ -25,9 +23,10 @@ from .weightcoding import decode_update, encode_update
 
 if TYPE_CHECKING:
     from .adaptconfig import AdaptConfig
-    from .pipeline import Encoder
+    from .encoder import Encoder
 
-__all__ = ["target_bytes", "search_quality", "adapt_and_decide", "choose_mode"]
+__all__ = ["target_bytes", "search_quality", "fit_compact", "naive_proxy", "guess_quality",
+           "adapt_and_decide"]
 
 
 def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None:
@@ -43,33 +42,142 @@ def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None
     return None
 
 
-def search_quality(enc: Encoder, target: int, update: bytes | None = None, *,
-                   progress: Callable[[str], None] | None = None) -> float:
-    """Highest quality whose whole file (with ``update``, if any) fits in ``target`` bytes, by
-    bisection (file size grows with quality). Raises if the lowest quality does not fit."""
-    base = enc.base
-    lo, hi = base.quality_min, base.quality_max
+#: rough log-size slopes (per unit of quality) and anchor points of the base codecs, only used to
+#: place the first probes of :func:`search_quality` (they change its speed, not its answer)
+_PRIOR = {"jpeg": (0.035, 75.0, 1.4, 30.0), "jpeg2000": (0.17, 34.0, 0.9, 3.0)}
 
-    def fits(q: float) -> bool:
-        n = len(enc.file_at(q, update))
+
+def _grid(base, q: float) -> float:
+    """``q`` clamped to the codec's range and rounded down to the search grid (whole numbers,
+    or 0.05 dB steps for JPEG 2000)."""
+    q = min(max(q, base.quality_min), base.quality_max)
+    if base.integer_quality:
+        return float(math.floor(q + 1e-9))
+    return round(base.quality_min + math.floor((q - base.quality_min) / 0.05 + 1e-6) * 0.05, 2)
+
+
+def guess_quality(base, bpp: float) -> float:
+    """A first guess of the quality that gives ``bpp`` bits per pixel (from typical photos:
+    JPEG about 30 quality steps, JPEG 2000 about 3 dB per doubling of the rate)."""
+    _, q0, bpp0, per_doubling = _PRIOR.get(base.name, _PRIOR["jpeg"])
+    return _grid(base, q0 + per_doubling * math.log2(max(bpp, 1e-6) / bpp0))
+
+
+def search_quality(enc: Encoder, target: int, update: bytes | None = None, *,
+                   guess: float | None = None, slope: float | None = None,
+                   progress: Callable[[str], None] | None = None) -> float:
+    """Highest quality on the search grid whose whole file (with ``update``, if any) fits in
+    ``target`` bytes. File size grows with quality; the search interpolates log-size between the
+    nearest known sizes (regula falsi, with a bisection step whenever the bracket fails to
+    halve), starting at ``guess`` with the log-size ``slope`` per quality unit (default: a
+    typical one): typically 3-5 encodes where bisection took 8-13. Raises if the lowest quality
+    does not fit."""
+    return _search(enc, target, update, guess, slope, progress)[0]
+
+
+def _search(enc: Encoder, target: int, update: bytes | None, guess: float | None,
+            slope0: float | None, progress: Callable[[str], None] | None,
+            ) -> tuple[float, float | None]:
+    """:func:`search_quality`, also returning the local log-size slope it measured.
+
+    Each probe is placed by the secant through the two latest probes (log-size against
+    quality), rounded to the grid *across* the estimate from the latest probe: up after a file
+    that fits, down after one that does not, so that the target is bracketed within a step or
+    two of the answer; a bisection step is taken when the bracket fails to halve in three."""
+    base = enc.base
+    step = 1.0 if base.integer_quality else 0.05
+    qmin, qmax = base.quality_min, base.quality_max
+    slope0 = slope0 or _PRIOR.get(base.name, _PRIOR["jpeg"])[0]
+    sizes: dict[float, int] = {}
+    order: list[float] = []
+    lo: float | None = None  # highest quality known to fit
+    hi: float | None = None  # lowest quality known not to fit
+
+    def probe(q: float) -> None:
+        nonlocal lo, hi
+        n = sizes[q] = len(enc.file_at(q, update))
+        order.append(q)
         if progress:
             progress(f"rate control: quality {q:g} -> {n} bytes (target {target})")
-        return n <= target
+        if n <= target:
+            lo = q if lo is None else max(lo, q)
+        else:
+            hi = q if hi is None else min(hi, q)
 
-    if not fits(lo):
-        raise HybridCodecError(
-            f"target of {target} bytes is below the smallest file this base codec makes "
-            f"({len(enc.file_at(lo, update))} bytes at quality {lo:g})")
-    if fits(hi):
-        return hi
-    step = 1.0 if base.integer_quality else 0.05
-    while hi - lo > step + 1e-9:  # invariant: lo fits, hi does not
-        mid = (lo + hi) / 2
-        mid = float(math.floor(mid)) if base.integer_quality else round(mid, 2)
-        if mid in (lo, hi):
+    def slope_between(q1: float, q2: float) -> float | None:
+        n1, n2 = sizes[q1], sizes[q2]
+        s = (math.log(n2) - math.log(n1)) / (q2 - q1) if q1 != q2 else 0.0
+        return s if s > 1e-9 else None
+
+    def ceil_grid(q: float) -> float:
+        g = _grid(base, q)
+        return g if g >= q - 1e-9 else _grid(base, g + step)
+
+    probe(_grid(base, qmin + (qmax - qmin) / 2 if guess is None else guess))
+    width, stalls = qmax - qmin, 0
+    while True:
+        if hi is None and lo == qmax:
             break
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    return lo
+        if lo is None and hi == qmin:
+            raise HybridCodecError(
+                f"target of {target} bytes is below the smallest file this base codec makes "
+                f"({sizes[qmin]} bytes at quality {qmin:g})")
+        if lo is not None and hi is not None and hi - lo <= step + 1e-9:
+            break
+        last = order[-1]
+        s = (slope_between(order[-2], last) if len(order) > 1 else None) or slope0
+        est = last + (math.log(target) - math.log(sizes[last])) / s
+        if lo is not None and hi is not None and stalls >= 3:  # slow progress: bisect
+            q, stalls = _grid(base, (lo + hi) / 2), 0
+        else:
+            q = ceil_grid(est) if sizes[last] <= target else _grid(base, est)
+        lower = _grid(base, qmin if lo is None else lo + step)
+        upper = _grid(base, qmax if hi is None else hi - step)
+        probe(min(max(q, lower), upper))
+        if lo is not None and hi is not None:
+            stalls = 0 if hi - lo <= width / 2 else stalls + 1
+            width = hi - lo
+    slope = slope_between(lo, hi) if lo is not None and hi is not None else None
+    return (qmax if hi is None else lo), slope
+
+
+def naive_proxy(enc: Encoder, target: int, *, guess: float | None = None,
+                ) -> tuple[Encoder, float | None, float | None]:
+    """The naive compact encoding of the same image (area downsampling, bicubic upsampling: no
+    network) rate-controlled to ``target``: a proxy that costs only base-codec encodes. Returns
+    (its encoder, its quality or None where nothing fits, the local log-size slope)."""
+    from .models import BASELINE, get_model
+
+    proxy = enc.twin(get_model(BASELINE))
+    proxy.pin(enc.base.quality_min)  # area downsampling: the same compact image at any quality
+    try:
+        q, slope = _search(proxy, target, None, guess, None, None)
+    except HybridCodecError:
+        return proxy, None, None
+    return proxy, q, slope
+
+
+def fit_compact(enc: Encoder, target: int, *, guess: float | None = None,
+                start: tuple[float | None, float | None] | None = None,
+                progress: Callable[[str], None] | None = None) -> float:
+    """Rate control of a compact-mode encoder with ComCNN run once or twice: the quality is
+    first found for the naive encoding (:func:`naive_proxy`, or ``start``: its quality and
+    slope), ComCNN is pinned there (``Encoder.pin``) and the base codec alone is searched again
+    from it; ComCNN is re-pinned only if the quality moved by more than a few steps (JPEG 3,
+    JPEG 2000 0.5 dB: measured in ``experiments/encode_speed.py``)."""
+    if not enc.model.config.com_width:  # no ComCNN: nothing to pin
+        return search_quality(enc, target, guess=guess, progress=progress)
+    q0, slope = start if start is not None else naive_proxy(enc, target, guess=guess)[1:]
+    if q0 is None:
+        q0 = enc.base.quality_min
+    tolerance = 3.0 if enc.base.integer_quality else 0.5
+    for _ in range(2):
+        enc.pin(q0)
+        q, slope = _search(enc, target, None, q0, slope, progress)
+        if abs(q - q0) <= tolerance:
+            break
+        q0 = q
+    return q
 
 
 def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, seconds: float,
@@ -147,88 +255,6 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
                      "with": {"quality": q1, "bytes": len(f1), "psnr": round(p1, 4)}})
     say(_summary(decision))
     return (f1, q1, decision) if decision["kept"] else (f0, q, decision)
-
-
-def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: int | None,
-                progress: Callable[[str], None] | None = None) -> tuple[Encoder, float, dict]:
-    """Pick the codec mode for one image: the better PSNR at (at most) the same file size.
-
-    With a ``target`` (bytes) both modes are rate-controlled to it; with a ``quality`` the
-    full-resolution file at that quality sets the size (so ``--quality`` means what it means for
-    the plain base codec) and the compact encoding gets the highest quality that fits in it.
-    The full-resolution payload is also tried with the plain decoder (``baseline-full``: the
-    decoded base image as is): the same codestream, so the classical codec is always a candidate
-    and a network is only used where it helps this image.
-    Returns (the chosen encoder, its quality, the figures of the candidates)."""
-    say = progress or (lambda s: None)
-    base = full.base
-    if target is None:
-        qf = base.check_quality(base.default_quality if quality is None else quality)
-        target = len(full.file_at(qf))
-        cands = {"full": qf}
-    else:
-        cands = {}
-        try:
-            cands["full"] = search_quality(full, target)
-        except HybridCodecError:
-            pass
-    try:
-        cands["compact"] = search_quality(compact, target)
-    except HybridCodecError:
-        if not cands:
-            raise
-    figures: dict = {"rule": "equal size, better PSNR", "target_bytes": target}
-    encs = {"compact": compact, "full": full}
-    if "full" in cands:
-        for key, twin in plain_twins(full).items():
-            if twin.model.name == full.model.name:
-                continue
-            q = cands["full"]
-            if len(twin.file_at(q)) > target:  # a longer model name in the header
-                try:
-                    q = search_quality(twin, target)
-                except HybridCodecError:
-                    continue
-            encs[key], cands[key] = twin, q
-    for mode, q in cands.items():
-        e = encs[mode]
-        say(f"auto mode: trying {mode} at quality {q:g}")
-        figures[mode] = {"quality": q, "bytes": len(e.file_at(q)),
-                         "psnr": round(e.psnr(q), 4)}
-    chosen = max(cands, key=lambda m: figures[m]["psnr"])
-    figures["chosen"] = chosen
-    say("auto mode: " + "; ".join(f"{m} q{figures[m]['quality']:g} {figures[m]['bytes']} B "
-                                  f"{figures[m]['psnr']:.3f} dB" for m in cands)
-        + f" -> {chosen}")
-    return encs[chosen], cands[chosen], figures
-
-
-def plain_twins(full: Encoder) -> dict[str, Encoder]:
-    """The same full-resolution codestreams with the plain decoders: ``baseline-full``
-    (libjpeg-turbo, or OpenJPEG) and, for JPEG, ``baseline-full-jpegli`` (jpegli's decoder,
-    better on most files but not on mozjpeg's: measured per image here, so the decision never
-    rests on who encoded)."""
-    from .models import BASELINE_FULL, BASELINE_FULL_JPEGLI, get_model
-
-    out = {"full-plain": full.twin(get_model(BASELINE_FULL))}
-    if full.base.id == 1:
-        out["full-plain-jpegli"] = full.twin(get_model(BASELINE_FULL_JPEGLI))
-    return out
-
-
-def choose_decoder(full: Encoder, q: float, progress: Callable[[str], None] | None = None,
-                   ) -> tuple[Encoder, dict]:
-    """Full-resolution mode: keep the network only if it beats the plain decoders on this image
-    (the same codestream, so the classical codec is never lost). Returns (encoder, figures)."""
-    encs = [*plain_twins(full).values(), full]
-    figs = {e.model.name: {"bytes": len(e.file_at(q)),
-                           "psnr": round(e.psnr(q), 4)}
-            for e in encs}
-    best = max(encs, key=lambda e: figs[e.model.name]["psnr"])  # ties: the plain decoder
-    figs["chosen"] = best.model.name
-    if progress:
-        progress(f"full mode decoder: {figs}")
-    return best, figs
 
 
 def _summary(d: dict) -> str:

@@ -25,7 +25,7 @@ def file_with_update(model, img: np.ndarray, q: float = 20, *, subset: str = "ta
     returns (encoder, file bytes, update payload)."""
     from hybridcodec.adaptation import select_parameters
     from hybridcodec.basecodecs import get_base
-    from hybridcodec.pipeline import Encoder
+    from hybridcodec.encoder import Encoder
     from hybridcodec.weightcoding import encode_update
 
     enc = Encoder(img, get_base("jpeg"), model, "420")
