@@ -18,7 +18,7 @@ JPEG_V2_ARGS = --base jpeg --budget $(JPEG_V2_BUDGET) --patch 64 --batch 16 --th
 GPU_SLICE ?= 480
 K ?= 1
 
-.PHONY: help venv demo test bench train train-full distill jpeg-v2 decoders big-images ablation \
+.PHONY: help venv demo test bench speed export train train-full distill jpeg-v2 decoders big-images ablation \
   recipe keep-training gpu-pack train-gpu clean
 
 help: ## List the targets
@@ -45,6 +45,16 @@ test: $(STAMP) ## Run the test suite (no GPU, no ../shared needed)
 
 bench: $(STAMP) ## RD table, BD-rates and plot on $(DATA)/kodak -> experiments/results/
 	$(BIN)/hybridcodec bench $(DATA)/kodak --out experiments/results
+
+speed: $(STAMP) ## Issue 14 timings on $(DATA)/kodak: engines, encode stages, fast vs exact encode, cold CLI
+	$(BIN)/python experiments/runtime_speed.py $(DATA)/kodak
+	$(BIN)/python experiments/encode_stages.py $(DATA)/kodak --images 6
+	$(BIN)/python experiments/encode_speed.py $(DATA)/kodak --images 8
+	$(BIN)/python experiments/cold_cli.py $(DATA)/kodak --images 4 --repeat 3
+	$(BIN)/python experiments/batch_throughput.py $(DATA)/kodak
+
+export: $(STAMP) ## Re-export every installed model to ONNX (weights/*.onnx, hashes in the manifest)
+	$(BIN)/python experiments/register_models.py --export
 
 train: $(STAMP) ## Train both shipped models on $(DATA)/train (BUDGET seconds each, in parallel)
 	@mkdir -p runs

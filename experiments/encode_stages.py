@@ -50,7 +50,7 @@ def main() -> None:
     a = p.parse_args()
     acc: dict = defaultdict(float)
     instrument(acc)
-    settings = [("jpeg", {"quality": 40}), ("jpeg", {"bpp": 0.5}),
+    settings = [("jpeg", {"quality": 40}), ("jpeg", {"bpp": 0.5}), ("jpeg2000", {"bpp": 0.5}),
                 ("jpeg2000", {"quality": 32}), ("jpeg2000", {"bpp": 0.25})]
     rows = []
     for f in list_images(a.folder)[: a.images or None]:

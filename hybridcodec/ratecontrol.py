@@ -47,6 +47,11 @@ def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None
 _PRIOR = {"jpeg": (0.035, 75.0, 1.4, 30.0), "jpeg2000": (0.17, 34.0, 0.9, 3.0)}
 
 
+#: how far (quality units: JPEG quality, JPEG 2000 dB) the quality found may move from the one
+#: ComCNN was conditioned on before ComCNN is run again at the new one (``fit_compact``)
+PIN_TOLERANCE = {"jpeg": 1.0, "jpeg2000": 1.5}
+
+
 def _grid(base, q: float) -> float:
     """``q`` clamped to the codec's range and rounded down to the search grid (whole numbers,
     or 0.05 dB steps for JPEG 2000)."""
@@ -137,8 +142,21 @@ def _search(enc: Encoder, target: int, update: bytes | None, guess: float | None
         if lo is not None and hi is not None:
             stalls = 0 if hi - lo <= width / 2 else stalls + 1
             width = hi - lo
-    slope = slope_between(lo, hi) if lo is not None and hi is not None else None
-    return (qmax if hi is None else lo), slope
+    answer = qmax if hi is None else lo
+    # the local slope, fitted over the probes within a few quality units of the answer (two
+    # probes one grid step apart give a noisy one): the next search of a similar curve starts
+    # from it (fit_compact)
+    window = 2.0 if base.name == "jpeg2000" else 4.0
+    near = [(q, math.log(n)) for q, n in sizes.items() if abs(q - answer) <= window + 1e-9]
+    slope = None
+    if len(near) >= 2:
+        qs, ls = zip(*near)
+        mq, ml = sum(qs) / len(qs), sum(ls) / len(ls)
+        var = sum((q - mq) ** 2 for q in qs)
+        if var > 0:
+            slope = sum((q - mq) * (v - ml) for q, v in near) / var
+            slope = slope if slope > 1e-9 else None
+    return answer, slope
 
 
 def naive_proxy(enc: Encoder, target: int, *, guess: float | None = None,
@@ -170,7 +188,7 @@ def fit_compact(enc: Encoder, target: int, *, guess: float | None = None,
     q0, slope = start if start is not None else naive_proxy(enc, target, guess=guess)[1:]
     if q0 is None:
         q0 = enc.base.quality_min
-    tolerance = 3.0 if enc.base.integer_quality else 0.5
+    tolerance = PIN_TOLERANCE.get(enc.base.name, 1.0)
     for _ in range(2):
         enc.pin(q0)
         q, slope = _search(enc, target, None, q0, slope, progress)

@@ -106,3 +106,15 @@ def test_encode_decode_enhance_without_importing_torch(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=600,
                        cwd=str(weights_dir().parent))
     assert r.returncode == 0, r.stderr.decode()[-2000:]
+
+
+def test_the_package_requires_onnxruntime_and_leaves_torch_to_the_train_extra():
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(weights_dir().parent / "setup.cfg")
+    names = lambda text: {line.split(">")[0].split("=")[0].split("<")[0].strip()  # noqa: E731
+                          for line in text.splitlines() if line.strip()}
+    required = names(cfg["options"]["install_requires"])
+    assert "onnxruntime" in required and "torch" not in required
+    assert "torch" in names(cfg["options.extras_require"]["train"])
