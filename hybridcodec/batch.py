@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import HybridCodecError, one_line
+from .errors import HybridCodecError, HybridCodecWarning, one_line
 
 __all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "FileJob", "FileResult",
            "compress_files", "decompress_files"]
@@ -181,10 +182,13 @@ def _decompress_file(job: FileJob, *, force: bool, options: dict) -> str:
         data = Path(job.source).read_bytes()
     except OSError as exc:
         raise HybridCodecError(f"cannot read {job.source}: {exc.strerror}") from None
-    image = decode(data, **options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HybridCodecWarning)
+        image = decode(data, **options)
     write_image(job.dest, image, force=force)
+    notes = "".join(f"; warning: {w.message}" for w in caught)
     return (f"{job.source} -> {job.dest}: {image.shape[1]}x{image.shape[0]} "
-            f"({time.perf_counter() - t0:.2f} s)")
+            f"({time.perf_counter() - t0:.2f} s){notes}")
 
 
 def _run_files(fn: Callable, jobs_: Sequence[FileJob], jobs: int | None, force: bool,

@@ -88,11 +88,16 @@ class Series:
             return float(np.nanmean(enc)), float(np.nanmean(dec))  # over the timed points
 
 
-def _measure_hybrid(series: Series, image: np.ndarray, model: str) -> None:
+#: the standard file of each base for ``--container standard`` (``standard.py``)
+STANDARD = {"jpeg": "jpeg", "jpeg2000": "j2k"}
+
+
+def _measure_hybrid(series: Series, image: np.ndarray, model: str, container: str = "hyc",
+                    ) -> None:
     pixels = image.shape[0] * image.shape[1]
     for q in series.qualities:
         t0 = time.perf_counter()
-        data = codec.encode(image, base=series.base, quality=q, model=model)
+        data = codec.encode(image, base=series.base, quality=q, model=model, container=container)
         t1 = time.perf_counter()
         out = codec.decode(data)
         t2 = time.perf_counter()
@@ -100,7 +105,7 @@ def _measure_hybrid(series: Series, image: np.ndarray, model: str) -> None:
 
 
 def _measure_auto(auto: Series, full: Series, image: np.ndarray,
-                  best: tuple[Series, Series] | None = None) -> None:
+                  best: tuple[Series, Series] | None = None, container: str = "hyc") -> None:
     """``--mode auto`` with the default (fast) profile, its full-resolution candidate, and, with
     ``best``, the same decision made with the best profile's networks: the students keep their
     teachers' ComCNN, so both profiles code the very same codestreams at the same qualities and
@@ -115,7 +120,7 @@ def _measure_auto(auto: Series, full: Series, image: np.ndarray,
         enc_f = Encoder(image, base, get_model(default_model_name(b, "full")), "420")
     for q in auto.qualities:
         t0 = time.perf_counter()
-        res = codec.encode_ex(image, base=b, quality=q, mode="auto")
+        res = codec.encode_ex(image, base=b, quality=q, mode="auto", container=container)
         t1 = time.perf_counter()
         out = codec.decode(res.data)
         t2 = time.perf_counter()
@@ -160,9 +165,18 @@ def _fmt(v: float, spec: str = "+.1f") -> str:
 
 
 def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: int = 0,
-                  quick: bool = False, progress: Callable[[str], None] | None = None) -> str:
+                  quick: bool = False, progress: Callable[[str], None] | None = None,
+                  container: str = "hyc") -> str:
     """Run the benchmark on the images in ``folder``; returns the report (Markdown). The auto
-    and full series and the enhancement table need the shipped full-resolution models."""
+    and full series and the enhancement table need the shipped full-resolution models.
+    ``container``: ``hyc`` (default) or ``standard``: the hybrid series are written as standard
+    files (``.jpg`` for JPEG, ``.j2k`` for JPEG 2000; their bpp counts the whole file)."""
+    if container not in ("hyc", "standard"):
+        raise HybridCodecError(f"container must be hyc or standard, got {container!r}")
+
+    def cont(base: str) -> str:
+        return STANDARD[base] if container == "standard" else "hyc"
+
     say = progress or (lambda s: None)
     files = list_images(folder)[: limit or None]
     sweeps = QUICK if quick else SWEEPS
@@ -200,9 +214,9 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
             elif model == "auto":
                 best = (by[f"auto-best-{s.base}"], by[f"full-best-{s.base}"]) \
                     if f"auto-best-{s.base}" in by else None
-                _measure_auto(s, by[f"full-{s.base}"], image, best)
+                _measure_auto(s, by[f"full-{s.base}"], image, best, cont(s.base))
             elif model not in ("full", "derived"):
-                _measure_hybrid(s, image, model)
+                _measure_hybrid(s, image, model, cont(s.base))
         say(f"[{i + 1}/{len(files)}] {f.name} ({time.perf_counter() - t_start:.0f} s)")
     enhance = enhancement_table(files, say) if "jpeg-full" in models else []
     say(f"done in {time.perf_counter() - t_start:.0f} s")

@@ -20,13 +20,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from .cli_train import distill, train
-from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, one_line
+from .cli_files import expand_inputs, run_batch, single as one_or_many
+from . import standard
+from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, one_line
 
 MAX_PIXELS_HELP = ("Refuse images over this many pixels, checked from the headers before "
                    "decoding (0: no limit).")
@@ -76,7 +79,13 @@ def compress(
     output: Optional[str] = typer.Option(
         None, "--output", "-o", help="Output file (one input) or folder (several inputs)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Files at once (default: every core)."),
-    base: str = typer.Option("jpeg2000", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
+    base: Optional[str] = typer.Option(
+        None, "--base", "-b",
+        help="Base codec: jpeg or jpeg2000 (default: jpeg for a .jpg output, else jpeg2000)."),
+    container: Optional[str] = typer.Option(
+        None, "--container",
+        help="hyc, jpeg (a standard .jpg), jp2 or j2k (standard JPEG 2000 files); default: "
+             "from the output's extension (.jpg/.jpeg, .jp2, .j2k/.j2c), else hyc."),
     quality: Optional[float] = typer.Option(
         None, "--quality", "-q",
         help="Base codec quality: JPEG 1-100 (default 75, as cjpeg), JPEG 2000 PSNR target in "
@@ -110,6 +119,7 @@ def compress(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
 ) -> None:
     """Compress images. Examples: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25;
+    hybridcodec compress photo.png photo.jpg --bpp 0.5 (a standard JPEG any viewer opens);
     hybridcodec compress photos/ -o compressed/ --base jpeg --quality 40 --jobs 2
 
     With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000."""
@@ -122,14 +132,19 @@ def compress(
         if not adapt and any(v is not None for v in given.values()):
             raise HybridCodecError("--adapt-subset, --adapt-steps and --adapt-seconds need --adapt")
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
+        one = one_or_many(inputs, output)
+        kind = container or (standard.container_for_path(one[1]) if one else "hyc")
+        if kind not in standard.CONTAINERS:
+            raise HybridCodecError(f"--container must be one of {', '.join(standard.CONTAINERS)}")
+        base = base or standard.BASE_OF.get(kind, "jpeg2000")
         options = dict(base=base, quality=quality, bpp=bpp, size=size, mode=mode, profile=profile,
                        model=model, subsampling=subsampling, adapt=cfg, jpeg_encoder=jpeg_encoder,
-                       max_pixels=max_pixels or None)
-        single = _single(inputs, output)
-        if single is None:
-            _batch("compress", inputs, output, ".hyc", jobs, force, options)
+                       max_pixels=max_pixels or None, container=kind)
+        if one is None:
+            suffix = {"hyc": ".hyc", "jpeg": ".jpg", "jp2": ".jp2", "j2k": ".j2k"}[kind]
+            run_batch("compress", inputs, output, suffix, jobs, force, options)
             return
-        input, output = single
+        input, output = one
         image = read_image(_read_input(input), name="stdin" if input == "-" else input,
                            max_pixels=max_pixels or None)
         say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
@@ -147,8 +162,9 @@ def compress(
 @app.command()
 def decompress(
     inputs: list[str] = typer.Argument(
-        ..., help=".hyc file and output image (format from the extension; PNG for -), - for "
-                  "stdin/stdout; or, with -o, .hyc files, folders and globs."),
+        ..., help=".hyc (or hybrid .jpg/.jp2/.j2k) file and output image (format from the "
+                  "extension; PNG for -), - for stdin/stdout; or, with -o, files, folders and "
+                  "globs."),
     output: Optional[str] = typer.Option(
         None, "--output", "-o", help="Output file (one input) or folder (several inputs)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Files at once (default: every core)."),
@@ -156,24 +172,33 @@ def decompress(
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Model file to use instead of the installed one."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail on a standard file whose hybrid data are damaged or name "
+                                "a model that is not installed (default: decode the plain image "
+                                "with a warning)."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress."),
 ) -> None:
-    """Decompress .hyc files. Examples: hybridcodec decompress photo.hyc out.png;
-    hybridcodec decompress compressed/ -o decoded/ --jobs 2"""
+    """Decompress .hyc files and hybrid JPEG / JPEG 2000 files (a plain JPEG goes through
+    enhance). Examples: hybridcodec decompress photo.hyc out.png; hybridcodec decompress
+    photo.jpg out.png --strict; hybridcodec decompress compressed/ -o decoded/ --jobs 2"""
     from . import codec
     from .imageio import encode_image_file, write_image
 
     try:
-        single = _single(inputs, output)
-        if single is None:
-            _batch("decompress", inputs, output, "." + fmt.lstrip("."), jobs, force,
-                   dict(model=model, max_pixels=max_pixels or None))
+        one = one_or_many(inputs, output)
+        if one is None:
+            run_batch("decompress", inputs, output, "." + fmt.lstrip("."), jobs, force,
+                      dict(model=model, max_pixels=max_pixels or None, strict=strict))
             return
-        input, output = single
+        input, output = one
         say = (lambda s: typer.echo(s, err=True)) if verbose else None
-        image = codec.decode(_read_input(input), model=model, max_pixels=max_pixels or None,
-                             progress=say)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", HybridCodecWarning)
+            image = codec.decode(_read_input(input), model=model, max_pixels=max_pixels or None,
+                                 progress=say, strict=strict)
+        for w in caught:
+            typer.echo(f"hybridcodec: warning: {input}: {w.message}", err=True)
         if output == "-":
             _write_output(output, encode_image_file(image, "PNG"), [input], force)
         else:
@@ -182,71 +207,6 @@ def decompress(
             write_image(output, image, force=force)
     except HybridCodecError as exc:
         _fail(str(exc))
-
-
-def _expand_inputs(inputs: list[str], exts: tuple[str, ...] | None = None) -> list[str]:
-    import glob
-
-    from .imageio import IMAGE_EXTS
-
-    exts = exts or IMAGE_EXTS
-    out: list[str] = []
-    for item in inputs:
-        p = Path(item)
-        if item == "-" or p.is_file():
-            out.append(item)
-        elif p.is_dir():
-            out += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in exts)
-        elif glob.has_magic(item):
-            out += sorted(glob.glob(item))
-        else:
-            out.append(item)  # reported as unreadable below
-    return out
-
-
-def _single(inputs: list[str], output: str | None) -> tuple[str, str] | None:
-    """(input, output) of a one-file command, or None for a batch (several inputs, a folder or
-    a glob, with -o naming the output folder)."""
-    import glob
-
-    if output is None:
-        if len(inputs) == 2:
-            return inputs[0], inputs[1]
-        raise HybridCodecError("give the output as a second argument (one input) or with -o "
-                               "(a folder for several inputs)")
-    one = inputs[0]
-    if len(inputs) == 1 and not Path(one).is_dir() and not glob.has_magic(one) and \
-            not Path(output).is_dir():
-        return one, output
-    return None
-
-
-def _batch(kind: str, inputs: list[str], output: str, suffix: str, jobs: int, force: bool,
-           options: dict) -> None:
-    """Several files into the folder ``output``: one line per file, a progress bar, the rest
-    still written when one fails (exit code 2 then)."""
-    from tqdm import tqdm
-
-    from . import batch
-
-    files = _expand_inputs(inputs, (".hyc",) if kind == "decompress" else None)
-    if not files:
-        raise HybridCodecError("no input files")
-    if "-" in files:
-        raise HybridCodecError("- (stdin) cannot be one of several inputs")
-    plan = batch.plan_outputs(files, output, suffix)
-    run = batch.compress_files if kind == "compress" else batch.decompress_files
-    with tqdm(total=len(plan), unit="img", file=sys.stderr, disable=len(plan) < 2) as bar:
-        def report(r: batch.FileResult) -> None:
-            bar.write(r.line if r.ok else f"hybridcodec: error: {r.job.source}: {r.line}",
-                      file=sys.stderr)
-            bar.update(1)
-
-        results = run(plan, jobs=jobs or None, force=force, on_result=report, **options)
-    failed = sum(not r.ok for r in results)
-    if failed:
-        typer.echo(f"hybridcodec: {failed} of {len(results)} files failed", err=True)
-        raise typer.Exit(2)
 
 
 @app.command()
@@ -269,7 +229,7 @@ def enhance(
     from .enhance import enhance_jpeg_ex
     from .imageio import encode_image_file, write_image
 
-    files = _expand_inputs(inputs)
+    files = expand_inputs(inputs)
     if not files:
         _fail("no input files")
     many = len(files) > 1 or Path(output).is_dir()
@@ -346,6 +306,8 @@ def bench(
     out: str = typer.Option("experiments/results", help="Folder for the CSV and PNG plot."),
     limit: int = typer.Option(0, help="Use only the first N images (0: all)."),
     quick: bool = typer.Option(False, help="Fewer quality points (for a smoke run)."),
+    container: str = typer.Option(
+        "hyc", "--container", help="hyc, or standard: hybrid series as .jpg / .j2k files."),
 ) -> None:
     """RD benchmark of the hybrids against plain JPEG / JPEG 2000, measured in one run.
     Example: hybridcodec bench ../shared/data/kodak"""
@@ -353,7 +315,7 @@ def bench(
 
     try:
         report = run_benchmark(folder, out_dir=out, limit=limit, quick=quick,
-                               progress=lambda s: typer.echo(s, err=True))
+                               progress=lambda s: typer.echo(s, err=True), container=container)
     except HybridCodecError as exc:
         _fail(str(exc))
     typer.echo(report)

@@ -3,7 +3,8 @@
 Pipeline (Jiang et al. 2017): ComCNN maps the image to a compact image at half resolution; the
 base codec (JPEG or JPEG 2000) codes it; RecCNN reconstructs the full image from the decoded
 compact image, optionally with an encode-time weight-update (Lam & Zare 2019) applied. The file is
-a ``.hyc`` container (``container.py``); bits per pixel always count the whole file.
+a ``.hyc`` container (``container.py``), or a standard JPEG, JP2 or J2K file holding the same
+record (``standard.py``); bits per pixel always count the whole file.
 
 Codec modes: ``compact`` (the above), ``full`` (no ComCNN, no resampling: the base codec codes
 the image itself and a full-resolution RecCNN removes its artifacts) and ``auto`` (the default:
@@ -22,16 +23,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import container
+import warnings
+
+from . import container as hyc
+from . import standard
 from .adaptconfig import AdaptConfig
-from .basecodecs import BaseCodec, base_by_id, get_base
-from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, check_pixels, guarded
+from .basecodecs import BaseCodec, get_base
+from .errors import (DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, check_pixels,
+                     guarded, one_line)
 from .imageio import as_image
 from .inference import update_shapes
 from .models import Model, default_model_name, find_model, get_model
 from .encoder import Encoder
 from .pipeline import COM_MARGIN, compact_image, reconstruct  # noqa: F401
 from .modes import choose_decoder, choose_mode
+from .parsing import info, parse_hyc, parse_standard
 from .ratecontrol import (adapt_and_decide, fit_compact, guess_quality, search_quality,
                           target_bytes)
 
@@ -71,7 +77,7 @@ def check(data: bytes, /) -> bool:
     """Whether ``data`` (bytes-like) starts like a ``.hyc`` file (magic bytes)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise HybridCodecError(f"expected bytes, got {type(data).__name__}")
-    return bytes(data[:4]) == container.MAGIC
+    return bytes(data[:4]) == hyc.MAGIC
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,7 @@ def encode_ex(
     adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     progress: Callable[[str], None] | None = None, rate_control: str = "fast",
+    container: str = "hyc",
 ) -> EncodeResult:
     """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
     figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
@@ -157,6 +164,13 @@ def encode_ex(
                    jpeg_encoder=jpeg_encoder)
     if rate_control not in ("fast", "exact"):
         raise HybridCodecError(f"rate_control must be fast or exact, got {rate_control!r}")
+    if container not in standard.CONTAINERS:
+        raise HybridCodecError(f"container must be one of {', '.join(standard.CONTAINERS)}, "
+                               f"got {container!r}")
+    if container != "hyc" and standard.BASE_OF[container] != base:
+        raise HybridCodecError(f"a {container} file holds base {standard.BASE_OF[container]}, "
+                               f"not {base} (give --base {standard.BASE_OF[container]} or "
+                               f"the .hyc container)")
     exact = rate_control == "exact"
     quality, bpp, size = _number("quality", quality), _number("bpp", bpp), _number("size", size, int)
     cfg = _adapt_config(adapt)
@@ -164,7 +178,7 @@ def encode_ex(
     codec = get_base(base, jpeg_encoder)
     if not codec.available():
         raise HybridCodecError(f"base codec {base} is not available in this installation")
-    if subsampling not in container.SUBSAMPLING_IDS:
+    if subsampling not in hyc.SUBSAMPLING_IDS:
         raise HybridCodecError(f"subsampling must be 420 or 444, got {subsampling!r}")
     if sum(v is not None for v in (quality, bpp, size)) > 1:
         raise HybridCodecError("give only one of quality, bpp and size")
@@ -175,6 +189,8 @@ def encode_ex(
     mode, models = _mode_model(base, mode, model, profile)
     encs = [Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
             for m in models]
+    for e in encs:
+        e.container = container
     pixels = img.shape[0] * img.shape[1]
     target = target_bytes(pixels, bpp, size)
     decision: dict = {}
@@ -214,7 +230,7 @@ def encode(
     bpp: float | None = None, size: int | None = None, mode: str = "auto",
     profile: str = "fast", model: str | None = None, subsampling: str = "420",
     adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS, container: str = "hyc",
 ) -> bytes:
     """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes.
 
@@ -234,44 +250,80 @@ def encode(
     ``jpeg_encoder`` (JPEG only): ``jpegli`` (default), ``mozjpeg`` or ``turbo`` (libjpeg-turbo);
     every payload is a standard JPEG, the file records the encoder for information only.
     ``adapt``: ``True`` (the default :class:`AdaptConfig`), ``False``/``None`` or a config.
-    ``max_pixels`` (default 256 million; None: no limit) bounds the image's pixels. Any failure
-    raises :class:`HybridCodecError`; safe to call from many threads at once.
+    ``max_pixels`` (default 256 million; None: no limit) bounds the image's pixels.
+    ``container``: ``hyc`` (default), or a standard file any viewer opens: ``jpeg`` (base jpeg),
+    ``jp2`` or ``j2k`` (base jpeg2000), the hybrid data in application segments, a box or
+    comment segments (``standard``); targets count the whole file. Any failure raises
+    :class:`HybridCodecError`; safe to call from many threads at once.
     """
     return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
                      profile=profile, model=model, subsampling=subsampling, adapt=adapt,
-                     jpeg_encoder=jpeg_encoder, max_pixels=max_pixels).data
-
-
-def _parse(data: bytes) -> tuple[container.Container, BaseCodec]:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise HybridCodecError(f"expected bytes, got {type(data).__name__}")
-    c = container.unpack(bytes(data))
-    return c, base_by_id(c.header.base_id)
+                     jpeg_encoder=jpeg_encoder, max_pixels=max_pixels, container=container).data
 
 
 @guarded
 def decode(data: bytes, /, *, model: str | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-           progress: Callable[[str], None] | None = None) -> np.ndarray:
-    """Decompress ``.hyc`` bytes to a uint8 array (H, W) or (H, W, 3). ``model`` may name a
-    model file to use instead of the installed registry (its name and hash must match);
+           progress: Callable[[str], None] | None = None, strict: bool = False) -> np.ndarray:
+    """Decompress a ``.hyc`` file, or a hybrid JPEG, JP2 or J2K file (``standard``), to a uint8
+    array (H, W) or (H, W, 3). A JPEG without hybrid segments goes through
+    :func:`hybridcodec.enhance_jpeg`, a plain JP2/J2K file through OpenJPEG; a standard file whose
+    hybrid data are damaged or name a model that is not installed decodes as the plain image
+    with a :class:`HybridCodecWarning` (an error with ``strict``). ``model`` may name a model
+    file to use instead of the installed registry (its name and hash must match);
     ``max_pixels`` (default 256 million; None: no limit) is checked against the header and the
     payload's own header before anything image-sized is allocated; ``progress`` receives a
     line per network tile of large images. Safe to call from many threads at once."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise HybridCodecError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    kind = standard.sniff(data)
+    if kind in (None, "hyc"):
+        c, base = parse_hyc(data)
+        return _decode(c, base, find_model(c.header.model_name, c.header.model_digest, model),
+                       max_pixels, progress)
+    split = standard.split(data)
+    if split.record is None:  # a plain standard file
+        if kind == "jpeg":
+            from .enhance import enhance_jpeg
+
+            return enhance_jpeg(data, max_pixels=max_pixels)
+        return _plain(split, max_pixels)
+    try:
+        c, base = parse_standard(data, split)
+        net = find_model(c.header.model_name, c.header.model_digest, model)
+    except HybridCodecError as exc:
+        if strict:
+            raise HybridCodecError(f"the hybrid data of this {kind} file are unusable: "
+                                   f"{one_line(exc)}") from exc
+        warnings.warn(f"{one_line(exc)}; decoded as the plain {kind} image",
+                      HybridCodecWarning, stacklevel=3)
+        return _plain(split, max_pixels)
+    return _decode(c, base, net, max_pixels, progress)
+
+
+def _plain(split: standard.Split, max_pixels: int | None) -> np.ndarray:
+    """The codestream of a standard file, decoded by the plain decoder."""
+    base = get_base(standard.BASE_OF[split.kind])
+    h, w, _ = base.peek_shape(split.payload)
+    check_pixels(w, h, max_pixels, f"the {split.kind} image")
+    return base.decode(split.payload)
+
+
+def _decode(c: hyc.Container, base: BaseCodec, net: Model, max_pixels: int | None,
+            progress: Callable[[str], None] | None) -> np.ndarray:
     from .weightcoding import decode_update
 
-    c, base = _parse(data)
     h = c.header
     check_pixels(h.width, h.height, max_pixels, "the .hyc image")
-    net = find_model(h.model_name, h.model_digest, model)
     if net.resolution != h.resolution:
         raise HybridCodecError(f"file is in {h.resolution} mode but model {h.model_name!r} is not")
-    update = c.get(container.CHUNK_UPDATE)
+    update = c.get(hyc.CHUNK_UPDATE)
     deltas = None
     if update is not None:
         if not net.has_rec:
             raise HybridCodecError("weight-update chunk for a model without parameters")
         deltas = decode_update(update, update_shapes(net))
-    payload = c.get(container.CHUNK_BASE)
+    payload = c.get(hyc.CHUNK_BASE)
     if payload is None:
         raise HybridCodecError("file has no base payload chunk")
     scale = net.scale
@@ -286,38 +338,3 @@ def decode(data: bytes, /, *, model: str | None = None, max_pixels: int | None =
         raise HybridCodecError(f"base payload has shape {compact.shape}, expected {expected}")
     cond = base.condition_quality(payload, h.quality)  # what the payload says, not the header
     return reconstruct(net, compact, cond, h.height, h.width, deltas, progress=progress)
-
-
-@guarded
-def info(data: bytes, /) -> dict:
-    """Header fields and chunk sizes of a ``.hyc`` file (bytes; bpp of the whole file)."""
-    from .weightcoding import describe_update
-
-    c, base = _parse(data)
-    h = c.header
-    out = {
-        "format": f".hyc version {h.version}",
-        "size": f"{h.width}x{h.height}",
-        "mode": h.resolution,
-        "channels": container.MODES[h.channels],
-        "base": base.name,
-        "quality": h.quality,
-        "encoder": (h.encoder if h.version >= 3 else "turbo") if base.id == 1 else "openjpeg",
-        "subsampling": h.subsampling if base.id == 1 else "n/a",
-        "model": h.model_name,
-        "model_digest": h.model_digest.hex(),
-        "bytes": len(data),
-        "header_bytes": c.header_size,
-        "base_bytes": len(c.get(container.CHUNK_BASE)),
-        "bpp": round(8 * len(data) / (h.width * h.height), 5),
-    }
-    update = c.get(container.CHUNK_UPDATE)
-    if update is None:
-        out["update"] = "none"
-    else:
-        try:
-            shapes = update_shapes(find_model(h.model_name, h.model_digest))
-            out["update"] = describe_update(update, shapes)
-        except HybridCodecError as exc:
-            out["update"] = f"{len(update)} bytes ({exc})"
-    return out

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import container
+from . import container, standard
 from .basecodecs import BaseCodec
 from .metrics import psnr_from_sse, sse
 from .models import Model
@@ -36,6 +36,7 @@ class Encoder:
         self.resolution = model.resolution
         self.channels = 1 if image.ndim == 2 else 3
         self.pinned: float | None = None  # ComCNN's conditioning quality, when pinned
+        self.container = "hyc"  # or a standard file: jpeg, jp2, j2k (``standard``)
         self._compact: dict[float, np.ndarray] = {}
         self._payload: dict[tuple[float, float], bytes] = {}
         self._sse: dict[tuple[float, float], float] = {}
@@ -62,6 +63,7 @@ class Encoder:
         their coded payloads (the base codec codes the image itself, only the decoder
         differs); compact ones do not (each ComCNN makes its own compact image)."""
         other = Encoder(self.image, self.base, model, self.subsampling, self.progress)
+        other.container = self.container
         if self.resolution == other.resolution == "full":
             other._payload = self._payload
         return other
@@ -101,15 +103,21 @@ class Encoder:
         return self.base.condition_quality(self.payload(quality), quality)
 
     def file_at(self, quality: float, update: bytes | None = None) -> bytes:
+        """The whole file at ``quality`` (a ``.hyc``, or the standard file of
+        :attr:`container`), with ``update`` if given: what a size target counts."""
         q = self.base.check_quality(quality)
         h, w = self.image.shape[:2]
         hdr = container.Header(w, h, self.channels, self.base.id, self.subsampling, q,
                                self.model.name, self.model.digest, self.resolution,
                                encoder=self.base.encoder or "turbo")
-        chunks = [(container.CHUNK_BASE, self.payload(q))]
-        if update is not None:
-            chunks.append((container.CHUNK_UPDATE, update))
-        return container.pack(hdr, chunks)
+        payload = self.payload(q)
+        extra = [] if update is None else [(container.CHUNK_UPDATE, update)]
+        if self.container == "hyc":
+            return container.pack(hdr, [(container.CHUNK_BASE, payload), *extra])
+        record = standard.pack_record(hdr, [*extra, standard.payload_check(payload)])
+        s = self.model.scale
+        return standard.wrap(self.container, payload, record, width=-(-w // s),
+                             height=-(-h // s), channels=self.channels)
 
     def decoded_compact(self, quality: float) -> np.ndarray:
         return self.base.decode(self.payload(quality), decoder=self.model.decoder)

@@ -7,7 +7,8 @@ import functools
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["HybridCodecError", "guarded", "DEFAULT_MAX_PIXELS", "check_pixels"]
+__all__ = ["HybridCodecError", "HybridCodecWarning", "guarded", "DEFAULT_MAX_PIXELS",
+           "check_pixels"]
 
 #: default limit on the pixels of any image hybridcodec decodes or encodes (as ajpegli's decoder)
 DEFAULT_MAX_PIXELS = 256_000_000
@@ -20,6 +21,11 @@ class HybridCodecError(Exception):
 
     The message is one line and names the problem.
     """
+
+
+class HybridCodecWarning(UserWarning):
+    """A file was decoded, but not as its writer meant: e.g. a standard JPEG whose hybrid
+    segments are damaged or name a model that is not installed, decoded as the plain image."""
 
 
 def check_pixels(width: int, height: int, max_pixels: int | None, what: str = "image") -> None:

@@ -1,8 +1,17 @@
-"""Pillow plugin for ``.hyc`` files (thin glue, in the style of pillow-heif / pillow-avif-plugin).
+"""Pillow plugin for ``.hyc`` files and hybrid JPEGs (thin glue, in the style of pillow-heif /
+pillow-avif-plugin).
 
     >>> import hybridcodec.pillow  # registers the plugin
     >>> im = Image.open("photo.hyc")
     >>> im.save("copy.hyc", base="jpeg2000", quality=32)   # also bpp=, size=, codec_mode=
+    >>> Image.open("hybrid.jpg")                  # the network's decode of a hybrid JPEG
+    >>> Image.open("hybrid.jpg", formats=["JPEG"])  # Pillow's own: the plain JPEG image
+    >>> im.save("photo.jpg", hybrid=True, bpp=0.5)  # a hybrid JPEG (any viewer opens it)
+
+A hybrid JPEG is recognised by its first application segment (``standard``); every other JPEG
+goes to Pillow's own JPEG plugin, unchanged. One whose hybrid data are damaged, or name a model
+that is not installed, opens as the plain JPEG with a :class:`HybridCodecWarning`. Saving a JPEG
+without ``hybrid=True`` is Pillow's own JPEG writer, unchanged.
 
 Save options: ``base`` ("jpeg" or "jpeg2000", default "jpeg2000"), ``quality``, ``bpp``,
 ``size``, ``model``, ``subsampling``, ``jpeg_encoder``, ``adapt`` (as :func:`hybridcodec.encode`).
@@ -16,13 +25,16 @@ from typing import IO
 
 from PIL import Image, ImageFile
 
-from . import codec, container
-from .errors import HybridCodecError
+import warnings
+
+from . import codec, container, standard
+from .errors import HybridCodecError, HybridCodecWarning
 from .imageio import from_pil
 
-__all__ = ["HycImageFile", "register_hyc"]
+__all__ = ["HycImageFile", "HybridJpegImageFile", "register_hyc"]
 
 FORMAT = "HYC"
+JPEG_FORMAT = "HYBRID-JPEG"
 
 
 def _accept(prefix: bytes) -> bool:
@@ -56,11 +68,43 @@ class HycImageFile(ImageFile.ImageFile):
         return Image.Image.load(self)
 
 
-def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+def _accept_jpeg(prefix: bytes) -> bool:
+    return prefix[:4] == b"\xff\xd8\xff\xeb" and prefix[6:10] == standard.SIGNATURE
+
+
+class HybridJpegImageFile(ImageFile.ImageFile):
+    """A hybrid JPEG (``standard``), decoded by the networks on :meth:`load`."""
+
+    format = JPEG_FORMAT
+    format_description = "hybridcodec JPEG (standard JPEG with a hybrid record)"
+
+    def _open(self) -> None:
+        assert self.fp is not None
+        self._hyc_data = self.fp.read()
+        try:
+            from .models import find_model
+            from .parsing import parse_standard
+
+            c, _ = parse_standard(self._hyc_data, standard.split(self._hyc_data))
+            find_model(c.header.model_name, c.header.model_digest)
+        except HybridCodecError as exc:  # Pillow's JPEG plugin opens it: the plain image
+            warnings.warn(f"{exc}; opened as the plain JPEG", HybridCodecWarning, stacklevel=2)
+            raise SyntaxError(str(exc)) from exc
+        self._mode = container.MODES[c.header.channels]
+        self._size = (c.header.width, c.header.height)
+        self.tile = []
+
+    load = HycImageFile.load
+
+
+def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes, *,
+          container_kind: str = "hyc") -> None:
     opts = im.encoderinfo
     image = from_pil(im, "image")  # the CLI's rules: no alpha or 16-bit data lost silently
+    default_base = standard.BASE_OF.get(container_kind, "jpeg2000")
     data = codec.encode(
-        image, base=opts.get("base", "jpeg2000"), quality=opts.get("quality"),
+        image, base=opts.get("base", default_base), container=container_kind,
+        quality=opts.get("quality"),
         bpp=opts.get("bpp"), size=opts.get("size"), mode=opts.get("codec_mode", "auto"),
         profile=opts.get("profile", "fast"), model=opts.get("model"),
         subsampling=opts.get("subsampling", "420"), jpeg_encoder=opts.get("jpeg_encoder"),
@@ -68,12 +112,30 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     fp.write(data)
 
 
+def _jpeg_saver(plain):
+    """Pillow's JPEG saver, or ours for ``im.save(..., hybrid=True)``."""
+    def save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+        if im.encoderinfo.get("hybrid"):
+            return _save(im, fp, filename, container_kind="jpeg")
+        return plain(im, fp, filename)
+    save.hybridcodec_wraps = plain  # type: ignore[attr-defined]
+    return save
+
+
 def register_hyc() -> None:
-    """Register the ``.hyc`` opener and saver with Pillow (idempotent)."""
+    """Register the ``.hyc`` opener and saver and the hybrid JPEG opener with Pillow, and let
+    its JPEG saver write hybrid JPEGs when asked (``hybrid=True``). Idempotent."""
     Image.register_open(FORMAT, HycImageFile, _accept)
     Image.register_save(FORMAT, _save)
     Image.register_extension(FORMAT, ".hyc")
     Image.register_mime(FORMAT, "image/x-hyc")
+    Image.preinit()  # Pillow's JPEG plugin first, so that ours can go before it
+    Image.register_open(JPEG_FORMAT, HybridJpegImageFile, _accept_jpeg)
+    Image.ID.remove(JPEG_FORMAT)
+    Image.ID.insert(0, JPEG_FORMAT)  # tried before Pillow's JPEG plugin (it accepts any JPEG)
+    plain = Image.SAVE.get("JPEG")
+    if plain is not None and not hasattr(plain, "hybridcodec_wraps"):
+        Image.register_save("JPEG", _jpeg_saver(plain))
 
 
 register_hyc()

@@ -1,0 +1,80 @@
+"""File handling of the command line: one input or many (files, folders, globs), and the batch
+runs with their progress bar and one line per file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from .errors import HybridCodecError
+
+__all__ = ["expand_inputs", "single", "run_batch"]
+
+
+def expand_inputs(inputs: list[str], exts: tuple[str, ...] | None = None) -> list[str]:
+    import glob
+
+    from .imageio import IMAGE_EXTS
+
+    exts = exts or IMAGE_EXTS
+    out: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if item == "-" or p.is_file():
+            out.append(item)
+        elif p.is_dir():
+            out += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in exts)
+        elif glob.has_magic(item):
+            out += sorted(glob.glob(item))
+        else:
+            out.append(item)  # reported as unreadable below
+    return out
+
+
+def single(inputs: list[str], output: str | None) -> tuple[str, str] | None:
+    """(input, output) of a one-file command, or None for a batch (several inputs, a folder or
+    a glob, with -o naming the output folder)."""
+    import glob
+
+    if output is None:
+        if len(inputs) == 2:
+            return inputs[0], inputs[1]
+        raise HybridCodecError("give the output as a second argument (one input) or with -o "
+                               "(a folder for several inputs)")
+    one = inputs[0]
+    if len(inputs) == 1 and not Path(one).is_dir() and not glob.has_magic(one) and \
+            not Path(output).is_dir():
+        return one, output
+    return None
+
+
+def run_batch(kind: str, inputs: list[str], output: str, suffix: str, jobs: int, force: bool,
+           options: dict) -> None:
+    """Several files into the folder ``output``: one line per file, a progress bar, the rest
+    still written when one fails (exit code 2 then)."""
+    from tqdm import tqdm
+
+    from . import batch
+
+    from .standard import EXTENSIONS
+
+    files = expand_inputs(inputs, tuple(EXTENSIONS) if kind == "decompress" else None)
+    if not files:
+        raise HybridCodecError("no input files")
+    if "-" in files:
+        raise HybridCodecError("- (stdin) cannot be one of several inputs")
+    plan = batch.plan_outputs(files, output, suffix)
+    run = batch.compress_files if kind == "compress" else batch.decompress_files
+    with tqdm(total=len(plan), unit="img", file=sys.stderr, disable=len(plan) < 2) as bar:
+        def report(r: batch.FileResult) -> None:
+            bar.write(r.line if r.ok else f"hybridcodec: error: {r.job.source}: {r.line}",
+                      file=sys.stderr)
+            bar.update(1)
+
+        results = run(plan, jobs=jobs or None, force=force, on_result=report, **options)
+    failed = sum(not r.ok for r in results)
+    if failed:
+        typer.echo(f"hybridcodec: {failed} of {len(results)} files failed", err=True)
+        raise typer.Exit(2)
