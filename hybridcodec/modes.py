@@ -14,8 +14,11 @@ PSNRs of the candidates that remain (the estimate only removes candidates).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .errors import HybridCodecError
 from .ratecontrol import fit_compact, guess_quality, naive_proxy, search_quality
@@ -46,12 +49,25 @@ def plain_twins(full: Encoder) -> dict[str, Encoder]:
     return out
 
 
+#: JPEG 2000: how much higher (dB) the naive half-size image's PSNR target is than the
+#: full-resolution image's at the same file size, by bpp (medians on the training photos,
+#: ``experiments/results/search_prior.csv``), and the full-resolution log-size slope per dB
+#: (median). Only where the searches start: they change the number of encodes, not the answer.
+_J2K_DELTA = ((0.05, 1.95), (0.1, 2.45), (0.25, 3.65), (0.5, 5.45), (1.0, 8.4))
+_J2K_FULL_SLOPE = 0.31
+
+
+def _j2k_delta(bpp: float) -> float:
+    xs = [math.log2(b) for b, _ in _J2K_DELTA]
+    return float(np.interp(math.log2(max(bpp, 1e-6)), xs, [d for _, d in _J2K_DELTA]))
+
+
 def _compact_guess(base, target: int, pixels: int, full_quality: float | None) -> float:
-    """Where the naive compact encoding's search starts: for JPEG 2000 with a full-resolution
-    quality known, 4 dB above it (the half-size image's PSNR target at the same size is
-    typically 3-5 dB higher); else the prior at four times the bpp (a quarter of the pixels)."""
+    """Where the naive compact encoding's search starts: for JPEG 2000 with the full-resolution
+    quality known, :data:`_J2K_DELTA` above it; else the prior at four times the bpp (a quarter
+    of the pixels)."""
     if base.name == "jpeg2000" and full_quality is not None:
-        return full_quality + 4.0
+        return full_quality + _j2k_delta(8 * target / pixels)
     return guess_quality(base, 4 * 8 * target / pixels)
 
 
@@ -80,11 +96,11 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
         proxy, qn, slope = naive_proxy(compact, target,
                                        guess=_compact_guess(base, target, pixels, None))
         cands = {}
-        guess = guess_quality(base, 8 * target / pixels)
+        guess, slope_f = guess_quality(base, 8 * target / pixels), None
         if base.name == "jpeg2000" and qn is not None:
-            guess = qn - 4.0
+            guess, slope_f = qn - _j2k_delta(8 * target / pixels), _J2K_FULL_SLOPE
         try:
-            cands["full"] = search_quality(full, target, guess=guess)
+            cands["full"] = search_quality(full, target, guess=guess, slope=slope_f)
         except HybridCodecError:
             pass
     figures: dict = {"rule": "equal size, better PSNR", "target_bytes": target}

@@ -1,0 +1,56 @@
+"""Standard files against ``.hyc`` (issue 15): the bench's hybrid encodes written both ways.
+
+For each image and each setting of the bench's hybrid and auto series (``--quality``, default
+profile), the file is written as ``.hyc`` and as the standard file of its base (``.jpg``,
+``.j2k``, and ``.jp2``); the decoded images must be identical, and the size difference is what
+the container costs. ``hybridcodec bench --container standard`` runs the whole bench this way.
+
+    python experiments/standard_vs_hyc.py ../shared/data/kodak --images 6
+    -> experiments/results/standard_vs_hyc.csv
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from experiments.common import write_csv  # noqa: E402
+from hybridcodec import codec  # noqa: E402
+from hybridcodec.benchmark import SWEEPS  # noqa: E402
+from hybridcodec.imageio import list_images, read_image  # noqa: E402
+
+KINDS = {"jpeg": ("jpeg",), "jpeg2000": ("j2k", "jp2")}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder")
+    p.add_argument("--images", type=int, default=6)
+    p.add_argument("--out", default="experiments/results/standard_vs_hyc.csv")
+    a = p.parse_args()
+    files = list_images(a.folder)
+    files = files[:: max(1, len(files) // a.images)][: a.images]
+    rows = []
+    for b in ("jpeg", "jpeg2000"):
+        for series, mode in ((f"half-{b}", "compact"), (f"auto-{b}", "auto")):
+            for kind in KINDS[b]:
+                extra, same = [], True
+                for f in files:
+                    im = read_image(f, rgb=True)
+                    for q in SWEEPS[series]:
+                        h = codec.encode(im, base=b, quality=q, mode=mode)
+                        s = codec.encode(im, base=b, quality=q, mode=mode, container=kind)
+                        extra.append(len(s) - len(h))
+                        same &= bool(np.array_equal(codec.decode(h), codec.decode(s)))
+                rows.append({"base": b, "series": series, "mode": mode, "container": kind,
+                             "files": len(extra), "decoded_identical": same,
+                             "extra_bytes_mean": round(float(np.mean(extra)), 2),
+                             "extra_bytes_max": int(np.max(extra))})
+                print(rows[-1], flush=True)
+    write_csv(a.out, rows)
+
+
+if __name__ == "__main__":
+    main()
