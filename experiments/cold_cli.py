@@ -9,7 +9,6 @@ Commands: ``hybridcodec --help``; ``decompress`` of a default-settings ``.hyc`` 
 2000, ``--bpp 0.25``). Also whether torch was imported (``HYBRIDCODEC_DEBUG_IMPORTS``-free: the
 command runs under ``python -X importtime`` once and its stderr is searched).
 """
-import argparse
 import shutil
 import statistics
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from experiments.common import write_csv  # noqa: E402
+from experiments.common import image_args, spread, write_csv  # noqa: E402
 from hybridcodec.imageio import list_images  # noqa: E402
 
 CLI = [sys.executable, "-m", "hybridcodec"]
@@ -42,16 +41,10 @@ def imports_torch(args: list[str]) -> bool:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folder")
-    p.add_argument("--images", type=int, default=4)
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--out", default="experiments/results/cold_cli.csv")
-    a = p.parse_args()
+    a = image_args(__doc__, "experiments/results/cold_cli.csv", 4, repeat=(int, 3))
     from PIL import Image
 
-    files = list_images(a.folder)
-    files = files[:: max(1, len(files) // a.images)][: a.images]
+    files = spread(list_images(a.folder), a.images)
     tmp = Path(tempfile.mkdtemp())
     rows = []
     try:

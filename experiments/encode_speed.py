@@ -10,7 +10,6 @@ targets; BD-PSNR of fast against exact per base codec and setting kind.
     python experiments/encode_speed.py ../shared/data/kodak --images 8
     -> experiments/results/encode_speed.csv, encode_speed_summary.csv
 """
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -19,27 +18,18 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from experiments.common import write_csv  # noqa: E402
+from experiments.common import each_image, image_args, write_csv  # noqa: E402
 from hybridcodec import codec  # noqa: E402
 from hybridcodec.benchmark import SWEEPS  # noqa: E402
-from hybridcodec.imageio import list_images, read_image  # noqa: E402
 from hybridcodec.metrics import bd_psnr, psnr  # noqa: E402
 
 BPPS = {"jpeg": [0.25, 0.5, 1.0, 1.5], "jpeg2000": [0.1, 0.25, 0.5, 1.0]}
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folder")
-    p.add_argument("--images", type=int, default=8, help="every k-th image so that N remain")
-    p.add_argument("--out", default="experiments/results/encode_speed.csv")
-    a = p.parse_args()
-    files = list_images(a.folder)
-    files = files[:: max(1, len(files) // a.images)][: a.images]
+    a = image_args(__doc__, "experiments/results/encode_speed.csv", 8)
     rows = []
-    for f in files:
-        im = read_image(f, rgb=True)
-        pixels = im.shape[0] * im.shape[1]
+    for f, im, pixels in each_image(a.folder, a.images):
         for b in ("jpeg", "jpeg2000"):
             codec.encode_ex(im, base=b)  # warm: models and sessions loaded
             settings = [("quality", q) for q in SWEEPS[f"auto-{b}"]] + \

@@ -15,34 +15,24 @@ on photos that are *not* the benchmark, at the bench's qualities. For each case:
     python experiments/mode_estimate.py ../shared/data/train --images 13
     -> experiments/results/mode_estimate.csv (and the largest catch-ups, printed)
 """
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from experiments.common import write_csv  # noqa: E402
+from experiments.common import each_image, image_args, write_csv  # noqa: E402
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.benchmark import SWEEPS  # noqa: E402
 from hybridcodec.encoder import Encoder  # noqa: E402
-from hybridcodec.imageio import list_images, read_image  # noqa: E402
 from hybridcodec.models import default_model_name, get_model  # noqa: E402
 from hybridcodec.modes import SKIP_MARGIN_DB, choose_mode  # noqa: E402
 from hybridcodec.ratecontrol import guess_quality, naive_proxy  # noqa: E402
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folder")
-    p.add_argument("--images", type=int, default=13, help="every k-th image so that N remain")
-    p.add_argument("--out", default="experiments/results/mode_estimate.csv")
-    a = p.parse_args()
-    files = list_images(a.folder)
-    files = files[:: max(1, len(files) // a.images)][: a.images]
+    a = image_args(__doc__, "experiments/results/mode_estimate.csv", 13)
     rows = []
-    for f in files:
-        im = read_image(f, rgb=True)
-        pixels = im.shape[0] * im.shape[1]
+    for f, im, pixels in each_image(a.folder, a.images):
         for b in ("jpeg", "jpeg2000"):
             base = get_base(b, None)
             for q in SWEEPS[f"auto-{b}"]:

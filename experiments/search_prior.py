@@ -11,7 +11,6 @@ whole image, 0.045 s each on this machine). A good first probe saves two or thre
     python experiments/search_prior.py ../shared/data/train --images 13
     -> experiments/results/search_prior.csv (and the fit, printed)
 """
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from experiments.common import write_csv  # noqa: E402
+from experiments.common import image_args, spread, write_csv  # noqa: E402
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.encoder import Encoder  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
@@ -31,13 +30,8 @@ BPPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folder")
-    p.add_argument("--images", type=int, default=13)
-    p.add_argument("--out", default="experiments/results/search_prior.csv")
-    a = p.parse_args()
-    files = list_images(a.folder)
-    files = files[:: max(1, len(files) // a.images)][: a.images]
+    a = image_args(__doc__, "experiments/results/search_prior.csv", 13)
+    files = spread(list_images(a.folder), a.images)
     base = get_base("jpeg2000")
     rows = []
     for f in files:

@@ -8,7 +8,6 @@ the container costs. ``hybridcodec bench --container standard`` runs the whole b
     python experiments/standard_vs_hyc.py ../shared/data/kodak --images 6
     -> experiments/results/standard_vs_hyc.csv
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from experiments.common import write_csv  # noqa: E402
+from experiments.common import image_args, spread, write_csv  # noqa: E402
 from hybridcodec import codec  # noqa: E402
 from hybridcodec.benchmark import SWEEPS  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
@@ -25,13 +24,8 @@ KINDS = {"jpeg": ("jpeg",), "jpeg2000": ("j2k", "jp2")}
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folder")
-    p.add_argument("--images", type=int, default=6)
-    p.add_argument("--out", default="experiments/results/standard_vs_hyc.csv")
-    a = p.parse_args()
-    files = list_images(a.folder)
-    files = files[:: max(1, len(files) // a.images)][: a.images]
+    a = image_args(__doc__, "experiments/results/standard_vs_hyc.csv", 6)
+    files = spread(list_images(a.folder), a.images)
     rows = []
     for b in ("jpeg", "jpeg2000"):
         for series, mode in ((f"half-{b}", "compact"), (f"auto-{b}", "auto")):

@@ -37,7 +37,7 @@ from .models import Model, default_model_name, find_model, get_model
 from .encoder import Encoder
 from .pipeline import COM_MARGIN, compact_image, reconstruct  # noqa: F401
 from .modes import choose_decoder, choose_mode
-from .parsing import info, parse_hyc, parse_standard
+from .parsing import as_bytes, info, parse_hyc, parse_standard
 from .ratecontrol import (adapt_and_decide, fit_compact, guess_quality, search_quality,
                           target_bytes)
 
@@ -273,9 +273,7 @@ def decode(data: bytes, /, *, model: str | None = None, max_pixels: int | None =
     ``max_pixels`` (default 256 million; None: no limit) is checked against the header and the
     payload's own header before anything image-sized is allocated; ``progress`` receives a
     line per network tile of large images. Safe to call from many threads at once."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise HybridCodecError(f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
+    data = as_bytes(data)
     kind = standard.sniff(data)
     if kind in (None, "hyc"):
         c, base = parse_hyc(data)

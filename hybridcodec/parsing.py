@@ -10,13 +10,18 @@ from .errors import HybridCodecError, guarded
 from .inference import update_shapes
 from .models import find_model
 
-__all__ = ["parse_hyc", "parse_standard", "info"]
+__all__ = ["as_bytes", "parse_hyc", "parse_standard", "info"]
+
+
+def as_bytes(data: object) -> bytes:
+    """``data`` (bytes-like) as bytes; anything else is an error naming its type."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise HybridCodecError(f"expected bytes, got {type(data).__name__}")
+    return bytes(data)
 
 
 def parse_hyc(data: bytes) -> tuple[hyc.Container, BaseCodec]:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise HybridCodecError(f"expected bytes, got {type(data).__name__}")
-    c = hyc.unpack(bytes(data))
+    c = hyc.unpack(as_bytes(data))
     return c, base_by_id(c.header.base_id)
 
 
@@ -40,9 +45,7 @@ def info(data: bytes, /) -> dict:
     of the whole file); for a standard file without (usable) hybrid data, what it is."""
     from .weightcoding import describe_update
 
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise HybridCodecError(f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
+    data = as_bytes(data)
     kind = standard.sniff(data)
     if kind in (None, "hyc"):
         c, base = parse_hyc(data)
