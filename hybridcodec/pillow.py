@@ -50,13 +50,17 @@ class HycImageFile(ImageFile.ImageFile):
     def _open(self) -> None:
         assert self.fp is not None
         self._hyc_data = self.fp.read()
-        try:
-            hdr = container.peek_header(self._hyc_data)
-        except HybridCodecError as exc:
-            raise SyntaxError(str(exc)) from exc
+        hdr = self._header(self._hyc_data)
         self._mode = container.MODES[hdr.channels]
         self._size = (hdr.width, hdr.height)
         self.tile = []
+
+    def _header(self, data: bytes) -> container.Header:
+        """The file's header; SyntaxError (Pillow tries its other plugins) when unusable."""
+        try:
+            return container.peek_header(data)
+        except HybridCodecError as exc:
+            raise SyntaxError(str(exc)) from exc
 
     def load(self):  # noqa: ANN201 - Pillow's signature
         if self._im is None:
@@ -72,29 +76,23 @@ def _accept_jpeg(prefix: bytes) -> bool:
     return prefix[:4] == b"\xff\xd8\xff\xeb" and prefix[6:10] == standard.SIGNATURE
 
 
-class HybridJpegImageFile(ImageFile.ImageFile):
+class HybridJpegImageFile(HycImageFile):
     """A hybrid JPEG (``standard``), decoded by the networks on :meth:`load`."""
 
     format = JPEG_FORMAT
     format_description = "hybridcodec JPEG (standard JPEG with a hybrid record)"
 
-    def _open(self) -> None:
-        assert self.fp is not None
-        self._hyc_data = self.fp.read()
-        try:
-            from .models import find_model
-            from .parsing import parse_standard
+    def _header(self, data: bytes) -> container.Header:
+        from .models import find_model
+        from .parsing import parse_standard
 
-            c, _ = parse_standard(self._hyc_data, standard.split(self._hyc_data))
+        try:
+            c, _ = parse_standard(data, standard.split(data))
             find_model(c.header.model_name, c.header.model_digest)
         except HybridCodecError as exc:  # Pillow's JPEG plugin opens it: the plain image
             warnings.warn(f"{exc}; opened as the plain JPEG", HybridCodecWarning, stacklevel=2)
             raise SyntaxError(str(exc)) from exc
-        self._mode = container.MODES[c.header.channels]
-        self._size = (c.header.width, c.header.height)
-        self.tile = []
-
-    load = HycImageFile.load
+        return c.header
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes, *,

@@ -73,10 +73,10 @@ def search_quality(enc: Encoder, target: int, update: bytes | None = None, *,
                    progress: Callable[[str], None] | None = None) -> float:
     """Highest quality on the search grid whose whole file (with ``update``, if any) fits in
     ``target`` bytes. File size grows with quality; the search interpolates log-size between the
-    nearest known sizes (regula falsi, with a bisection step whenever the bracket fails to
-    halve), starting at ``guess`` with the log-size ``slope`` per quality unit (default: a
-    typical one): typically 3-5 encodes where bisection took 8-13. Raises if the lowest quality
-    does not fit."""
+    nearest known sizes (a secant, with a bisection step whenever the bracket fails to halve
+    in three probes), starting at ``guess`` with the log-size ``slope`` per quality unit
+    (default: a typical one): typically 3-6 encodes where bisection took 8-13. Raises if the
+    lowest quality does not fit."""
     return _search(enc, target, update, guess, slope, progress)[0]
 
 
