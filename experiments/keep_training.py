@@ -33,8 +33,8 @@ KEEP = {"com_width": "--com-width", "rec_depth": "--rec-depth", "rec_width": "--
         "patch": "--patch", "batch": "--batch", "rounds": "--rounds",
         "jpeg_encoders": "--jpeg-encoders", "decoder": "--decoder"}
 #: the recipe measured by experiments/recipe.py (experiments/results/recipe_summary.csv)
-RECIPE = ["--clock", "cpu", "--pipeline", "whole", "--loss", "db", "--ema", "0.999",
-          "--val-images", "8", "--val-every", "300", "--log-every", "50", "--threads", "1"]
+RECIPE = ["--pipeline", "whole", "--loss", "db", "--ema", "0.999",
+          "--val-images", "8", "--val-every", "300", "--log-every", "50"]
 
 
 def next_name(name: str) -> str:
@@ -61,7 +61,8 @@ def command(model: str, a: argparse.Namespace) -> tuple[str, list[str]]:
         flags[flags.index("--rounds") + 1] = str(a.rounds)
     cmd = [sys.executable, "-m", "hybridcodec", "train", *a.data, "--base", m.base,
            "--name", new, "--init", model, "--out", str(Path(a.runs) / new),
-           "--budget", str(a.budget), "--lr", str(a.lr), *flags, *RECIPE, *a.extra]
+           "--budget", str(a.budget), "--lr", str(a.lr), *flags, *RECIPE,
+           "--clock", a.clock, "--threads", str(a.threads), *a.extra]
     return new, cmd
 
 
@@ -73,6 +74,10 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=2e-4, help="fine-tuning learning rate")
     p.add_argument("--rounds", type=int, default=None, help="override the alternating rounds")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads per run (issue 22's lane: --jobs 1 --threads 2)")
+    p.add_argument("--clock", default="cpu", choices=("cpu", "wall"),
+                   help="what the budget counts (wall: a lane that must end by a given time)")
     p.add_argument("--nice", type=int, default=0, help="run at this niceness (19: only when "
                                                         "the machine is otherwise idle)")
     p.add_argument("--runs", default="runs/keep")

@@ -193,7 +193,8 @@ class RecCNN(nn.Module):
         up = compact if self.scale == 1 else self.upsample(compact)
         if self.depth == 0:
             return up
-        out = up + self.residual(up, quality)[..., : up.shape[-2], : up.shape[-1]]
+        # the residual is added in the input's precision (fp32 under bf16 autocast, issue 22)
+        out = up + self.residual(up, quality)[..., : up.shape[-2], : up.shape[-1]].to(up.dtype)
         return out if self.hf is None else self.hf(out)
 
 

@@ -28,13 +28,14 @@ logs and checkpoints. The time budget is the slowest process's, so all switch ph
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -46,74 +47,17 @@ from .errors import HybridCodecError
 from .models import init_from, save_model
 from .distributed import DistContext, SparseState, setup, shutdown, wrap_ddp
 from .networks import HybridNet, NetConfig
+from .prefetch import CodedFeed, RoundTrip
 from .rateproxy import rate_proxy
-from .recipe import (EMA, LOSSES, SCHEDULES, QualityWeights, lr_scale, phase_segments,
+from .trainconfig import TrainConfig
+from .recipe import (EMA, QualityWeights, lr_scale, phase_segments,
                      reconstruction_loss, segment_at)
-from .trainingdata import (CodedPool, codec_roundtrip_batch, encoder_set, sample_qualities,
+from .trainingdata import (CodedPool, split_files, codec_roundtrip_batch, encoder_set, sample_qualities,
                            training_data)
 from .validation import Validator, validate
 
 __all__ = ["TrainConfig", "train", "validate", "sample_qualities", "codec_roundtrip_batch",
            "training_data"]
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run depends on (stored in checkpoints and the manifest)."""
-
-    data: str
-    base: str = "jpeg"
-    out: str = "runs/train"
-    name: str = ""
-    com_width: int = 64
-    rec_depth: int = 20
-    rec_width: int = 64
-    batch_norm: bool = True
-    mode: str = "compact"  # compact: ComCNN + half resolution; full: artifact removal only
-    s2d: int = 1  # full mode: RecCNN on pixel_unshuffle(x, 2) when 2
-    hf_width: int = 0  # decoder-side high-frequency enhancement branch (Zhang et al. 2025)
-    feature_enh: bool = False  # feature enhancement module (Zhang et al. 2025)
-    deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
-    rec_arch: str = "reccnn"  # or upconv7 (waifu2x's network; --init waifu2x:3)
-    patch: int = 96
-    batch: int = 16
-    lr: float = 5e-4
-    com_lr: float = 1e-4
-    rounds: int = 2
-    budget_s: float = 0.0
-    steps: int = 2000
-    com_grad: str = "aux"
-    val_images: int = 3
-    #: ``whole``: crops of crop_min..crop_max pixels coded whole, patches cut from the decoded
-    #: crop (a pool of pool_size crops, pool_refresh re-coded per step); ``patch``: every patch
-    #: coded on its own (the original pipeline)
-    pipeline: str = "whole"
-    crop_min: int = 256
-    crop_max: int = 384
-    pool_size: int = 128
-    pool_refresh: int = 2
-    loss: str = "mse"  # recipe.LOSSES
-    schedule: str = "cosine"  # recipe.SCHEDULES
-    rate_weight: float = 0.0  # phase (b): + rate_weight * rateproxy (issue 13; needs loss db)
-    ema: float = 0.0  # decay of the weight average that is validated and exported (0: none)
-    val_every_s: float = 0.0  # validate every so many training seconds too (0: per phase)
-    #: ``wall``: the budget counts wall-clock seconds of training steps; ``cpu``: this process's
-    #: CPU seconds, so that a run niced into the background spends its budget only on work
-    clock: str = "wall"
-    subsampling: str = "420"
-    seed: int = 0
-    threads: int = 0
-    device: str = "auto"
-    checkpoint_every_s: float = 120.0
-    sparse_density: float = 0.0  # distributed: 0 = dense all-reduce, else the sparse hook
-    sparse_method: str = "topk"  # topk or sample (probability proportional to magnitude)
-    log_every: int = 50
-    init: str = ""  # start from this model (name or file); added modules start as identity
-    #: JPEG: encoders drawn per example (one network serves files from all of them) and the
-    #: decoder whose output RecCNN reads (recorded in the model as its ``input_decoder``)
-    jpeg_encoders: str = "jpegli,mozjpeg,turbo"
-    decoder: str = "jpegli"
-    extra: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- main loop
@@ -129,42 +73,21 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
     Writes ``checkpoint.pt``, ``log.jsonl`` and finally ``<name>.pt`` under ``cfg.out``.
     """
     base = get_base(cfg.base)
-    if cfg.com_grad not in ("aux", "ste"):
-        raise HybridCodecError("com_grad must be 'aux' (the paper's) or 'ste'")
-    if cfg.patch % 2:
-        raise HybridCodecError("patch size must be even")
-    if cfg.mode not in ("compact", "full"):
-        raise HybridCodecError("mode must be compact or full")
-    if not 0 <= cfg.sparse_density <= 1 or cfg.sparse_method not in ("topk", "sample"):
-        raise HybridCodecError("sparse density must be in [0, 1] and method topk or sample")
-    if cfg.log_every < 1:
-        raise HybridCodecError("log_every must be at least 1")
-    if cfg.clock not in ("wall", "cpu"):
-        raise HybridCodecError("clock must be wall or cpu")
-    if cfg.pipeline not in ("whole", "patch"):
-        raise HybridCodecError("pipeline must be whole or patch")
-    if cfg.loss not in LOSSES or cfg.schedule not in SCHEDULES:
-        raise HybridCodecError(f"loss must be one of {', '.join(LOSSES)} and schedule one of "
-                               f"{', '.join(SCHEDULES)}")
-    if cfg.rate_weight < 0 or (cfg.rate_weight and cfg.loss not in ("db", "l1+db")):
-        raise HybridCodecError("rate_weight must be >= 0, and a rate term needs the db loss")
-    if not (0 <= cfg.ema < 1):
-        raise HybridCodecError("ema must be in [0, 1)")
-    if cfg.pipeline == "whole" and not (cfg.patch <= cfg.crop_min <= cfg.crop_max):
-        raise HybridCodecError("need patch <= crop_min <= crop_max")
+    cfg.check()
     encoders = encoder_set(base, cfg.jpeg_encoders, cfg.decoder)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ctx = setup(cfg.device)
     try:
-        return _train(cfg, ctx, base, encoders, progress)
+        with contextlib.ExitStack() as stack:
+            return _train(cfg, ctx, base, encoders, progress, stack)
     finally:
         if ctx.distributed:
             shutdown()
 
 
 def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[BaseCodec],
-           progress: Callable[[str], None] | None) -> dict:
+           progress: Callable[[str], None] | None, stack: contextlib.ExitStack) -> dict:
     dev = ctx.device
     if cfg.batch % ctx.world:
         raise HybridCodecError(f"batch {cfg.batch} is not divisible by {ctx.world} processes")
@@ -190,8 +113,10 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
     net = HybridNet(netcfg)
     if cfg.init:
         init_from(net, cfg.init)
-    net = net.to(dev)
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    net = net.to(dev, memory_format=fmt)
     ema = EMA(net, cfg.ema) if cfg.ema else None
+    amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     qweights = QualityWeights(base.anchors[0], base.anchors[-1])
     has_com = any(True for _ in net.com.parameters())
     hooks: list[SparseState] = []
@@ -263,6 +188,12 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
                        ).round().byte().permute(1, 2, 0).cpu().numpy()
         return c.decode(c.encode(img, q, subsampling=cfg.subsampling), decoder=decoder), qt
 
+    if cfg.prefetch and scale == 1 and cfg.pipeline == "whole":
+        pool.feed = CodedFeed(split_files(cfg.data, cfg.val_images)[0], min_side=cfg.patch, crop=(cfg.crop_min, cfg.crop_max),
+                              coder=RoundTrip(cfg.base, cfg.jpeg_encoders, decoder,
+                                              cfg.subsampling),
+                              seed=cfg.seed + state["step"] + 7919 * ctx.rank)
+        stack.callback(pool.feed.close)
     data_info = {"folders": cfg.data.split(os.pathsep), "train_images": len(sampler.images),
                  "validation_files": val_files}
     if state["step"] == 0:
@@ -295,7 +226,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
         scale_lr = lr_scale(cfg.schedule, prog())
         if phase == "a" and opt_rec and cfg.pipeline == "whole":
             x, dec, qs_t = pool.batch(cfg.batch, cfg.patch, code)  # every rank: the global batch
-            x, dec, qt = x[share].to(dev), dec[share].to(dev), qs_t[share]
+            x, dec, qt = x[share].to(dev), dec[share].to(dev, memory_format=fmt), qs_t[share]
             qt = torch.tensor(qt, device=dev)
         else:
             x = sampler.batch(cfg.batch)[share].to(dev)  # every rank draws the global batch
@@ -315,21 +246,24 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
             net.com.eval()
             net.rec.train()
             qweights.frozen = False
-            loss = reconstruction_loss(cfg.loss, rec_d(dec, qt), x, prog(), qt.tolist(),
-                                       qweights)
+            with torch.autocast(**amp):  # bf16 arithmetic, fp32 weights; the loss in fp32
+                y = rec_d(dec.contiguous(memory_format=fmt), qt)
+            loss = reconstruction_loss(cfg.loss, y.float(), x, prog(), qt.tolist(), qweights)
             opt, lr = opt_rec, cfg.lr
         elif phase == "b" and opt_com:
             net.rec.eval()
             net.com.train()
-            compact = com_d(x, qt)
+            with torch.autocast(**amp):
+                compact = com_d(x.contiguous(memory_format=fmt), qt).float()
             if cfg.com_grad == "ste":
                 dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, decoder)
                 compact = compact + (dec - compact).detach()
             for p in net.rec.parameters():
                 p.requires_grad_(False)
             qweights.frozen = True  # phase (b) is measured by phase (a)'s yardstick
-            loss = reconstruction_loss(cfg.loss, net.rec(compact, qt), x, prog(), qt.tolist(),
-                                       qweights)
+            with torch.autocast(**amp):
+                y = net.rec(compact, qt)
+            loss = reconstruction_loss(cfg.loss, y.float(), x, prog(), qt.tolist(), qweights)
             if cfg.rate_weight:  # distortion in units of each quality's mean, rate in ~bits/px
                 loss = loss + cfg.rate_weight * rate_proxy(base.id, compact, qt).mean()
             for p in net.rec.parameters():

@@ -131,6 +131,9 @@ class CodedPool:
         self.scale = scale
         self.rng = np.random.default_rng(seed)
         self.entries: list[tuple[np.ndarray, np.ndarray, float]] = []
+        #: a :class:`~hybridcodec.prefetch.CodedFeed` that codes entries ahead in a worker
+        #: process (issue 22): then ``code`` is not called and a step never waits for the codec
+        self.feed = None
 
     def clear(self) -> None:
         self.entries = []
@@ -156,9 +159,11 @@ class CodedPool:
         if patch % (2 * self.scale):
             raise HybridCodecError("patch size must be even")
         while len(self.entries) < self.size:
-            self.entries.append(self._new(code))
-        for _ in range(self.refresh):
-            self.entries[int(self.rng.integers(self.size))] = self._new(code)
+            self.entries.append(self.feed.get() if self.feed else self._new(code))
+        fresh = (self.feed.ready(self.refresh) if self.feed
+                 else [self._new(code) for _ in range(self.refresh)])
+        for entry in fresh:
+            self.entries[int(self.rng.integers(self.size))] = entry
         s, xs, ds, qs = self.scale, [], [], []
         for _ in range(n):
             crop, dec, q = self.entries[int(self.rng.integers(self.size))]
