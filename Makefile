@@ -18,7 +18,7 @@ JPEG_V2_ARGS = --base jpeg --budget $(JPEG_V2_BUDGET) --patch 64 --batch 16 --th
 GPU_SLICE ?= 480
 K ?= 1
 
-.PHONY: help venv demo test bench speed export train train-full distill jpeg-v2 decoders big-images ablation \
+.PHONY: help venv demo test wheel-check bench speed export train train-full distill jpeg-v2 decoders big-images ablation \
   recipe keep-training gpu-pack train-gpu clean
 
 help: ## List the targets
@@ -39,6 +39,9 @@ demo: $(STAMP) ## Compress the bundled sample with --base jpeg2000, decompress, 
 	$(BIN)/hybridcodec info build/demo.hyc
 	$(BIN)/hybridcodec decompress build/demo.hyc build/demo.png --force
 	$(BIN)/hybridcodec psnr samples/kodim23.png build/demo.png --bits build/demo.hyc
+
+wheel-check: $(STAMP) ## Build the wheel, install it without torch in a fresh venv, run the networks
+	PYTHON=$(BIN)/python bash .ci/wheel_check
 
 test: $(STAMP) ## Run the test suite (no GPU, no ../shared needed)
 	$(BIN)/python -m pytest -q tests

@@ -81,6 +81,15 @@ class BaseCodec:
     description: str
     #: JPEG only: the encoder that writes the payloads (``jpegli``, ``mozjpeg`` or ``turbo``)
     encoder: str = ""
+    #: the largest side (pixels) the codec library takes: libjpeg's JPEG_MAX_DIMENSION is
+    #: 65500 (jpegli crashed on 65501-65535, issue 23); OpenJPEG's is far above our 65535 cap
+    max_side: int = 65535
+
+    def check_size(self, height: int, width: int) -> None:
+        """Refuse an image the codec library cannot code (before it is called)."""
+        if max(height, width) > self.max_side:
+            raise HybridCodecError(f"{self.name} codes at most {self.max_side} pixels per side, "
+                                   f"got {width} x {height}")
 
     def with_encoder(self, encoder: str | None) -> BaseCodec:
         """This codec with another JPEG encoder (``None``: the default); JPEG 2000 has one."""
@@ -135,6 +144,7 @@ class BaseCodec:
         """Encode a uint8 image at ``quality`` (this codec's scale); returns the codestream."""
         q = self.check_quality(quality)
         image = np.array(image, dtype=np.uint8, order="C", copy=True)  # canonical strides
+        self.check_size(*image.shape[:2])
         lib = self._lib()
         try:
             if self.id == 1:
@@ -305,6 +315,7 @@ BASE_CODECS: dict[str, BaseCodec] = {
     "jpeg": BaseCodec(
         name="jpeg",
         id=1,
+        max_side=65500,
         quality_min=1,
         quality_max=100,
         integer_quality=True,

@@ -178,6 +178,7 @@ def encode_ex(
     codec = get_base(base, jpeg_encoder)
     if not codec.available():
         raise HybridCodecError(f"base codec {base} is not available in this installation")
+    codec.check_size(*img.shape[:2])  # every mode codes the full-size image (or a probe of it)
     if subsampling not in hyc.SUBSAMPLING_IDS:
         raise HybridCodecError(f"subsampling must be 420 or 444, got {subsampling!r}")
     if sum(v is not None for v in (quality, bpp, size)) > 1:

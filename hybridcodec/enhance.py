@@ -16,6 +16,7 @@ orientation tag); an ICC profile is *kept* (returned with the image and written 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from .pipeline import reconstruct
-from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, check_pixels, guarded
+from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, check_pixels, guarded
 from .jpeginfo import JpegInfo, parse_jpeg
-from .models import BASELINE_FULL, BASELINE_FULL_JPEGLI, Model, default_model_name, get_model
+from .models import (BASELINE_FULL, BASELINE_FULL_JPEGLI, INSTALL_HINT, Model, default_model_name,
+                     get_model, networks_installed)
 
 __all__ = ["EnhanceResult", "enhance_jpeg", "enhance_jpeg_ex", "enhance_to_pil",
            "default_enhance_model"]
@@ -51,6 +53,10 @@ def default_enhance_model(profile: str = "best") -> str:
     its distilled student ``defaults["jpeg-full-fast"]`` for ``profile="fast"`` where one is
     installed). Enhancement defaults to ``best``: it runs once per photo, for quality. With no
     model installed: ``baseline-full-jpegli``, jpegli's decoder alone (the classical fallback)."""
+    if not networks_installed():  # never silent (issue 23): one line, then jpegli alone
+        warnings.warn(f"no networks are installed, enhancing with jpegli's decoder alone: "
+                      f"{INSTALL_HINT}", HybridCodecWarning, stacklevel=3)
+        return BASELINE_FULL_JPEGLI
     name = default_model_name("jpeg", "full", profile)
     return BASELINE_FULL_JPEGLI if name == BASELINE_FULL else name
 

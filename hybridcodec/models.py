@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.resources
 import json
 import os
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ __all__ = [
     "BASELINE_FULL_JPEGLI",
     "PROFILES",
     "weights_dir",
+    "networks_installed",
+    "INSTALL_HINT",
     "manifest",
     "load_model",
     "get_model",
@@ -124,9 +127,27 @@ class Model:
 
 
 def weights_dir() -> Path:
-    """The folder of installed models: ``$HYBRIDCODEC_WEIGHTS`` or the repository's ``weights/``."""
+    """The folder of installed models: ``$HYBRIDCODEC_WEIGHTS``, else the package
+    ``hybridcodec.weights`` (the repository's ``weights/``, installed as package data by the
+    wheel), found through :mod:`importlib.resources`."""
     env = os.environ.get("HYBRIDCODEC_WEIGHTS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+    if env:
+        return Path(env)
+    try:
+        return Path(str(importlib.resources.files("hybridcodec.weights")))
+    except ModuleNotFoundError:  # an installation without the package data
+        return Path(__file__).resolve().parent / "weights"
+
+
+#: what a user whose installation has no networks is told to do
+INSTALL_HINT = ("reinstall with 'pip install --force-reinstall hybridcodec', or ask for the "
+                "classical codec alone with model='baseline' (CLI: --model baseline)")
+
+
+def networks_installed() -> bool:
+    """Whether :func:`weights_dir` holds a manifest (an installation without one lost its
+    package data; an empty manifest is a deliberate choice of the baselines alone)."""
+    return (weights_dir() / "MANIFEST.json").is_file()
 
 
 def manifest() -> dict:
@@ -278,9 +299,13 @@ def default_model_name(base: str, resolution: str = "compact", profile: str = "b
     """The shipped default model for a base codec, codec mode (``compact`` or ``full``) and
     decoder profile (``best``: the trained network; ``fast``: its distilled student, Fu et al.
     2024). Manifest keys: ``<base>``, ``<base>-full``, plus ``-fast`` for students. A missing
-    student falls back to the best model, a missing model to the built-in baseline of the mode."""
+    student falls back to the best model, a missing model to the built-in baseline of the mode;
+    an installation with no networks at all is an error that says how to install them (issue
+    23: a wheel without its weights once encoded with the baseline, silently)."""
     if profile not in PROFILES:
         raise HybridCodecError(f"profile must be fast or best, got {profile!r}")
+    if not networks_installed():
+        raise HybridCodecError(f"no networks are installed in {weights_dir()}: {INSTALL_HINT}")
     defaults = manifest().get("defaults", {})
     key = base if resolution == "compact" else f"{base}-full"
     if profile == "fast" and f"{key}-fast" in defaults:

@@ -164,9 +164,18 @@ def _bits(a: bytes, b: bytes) -> int:
     return sum(bin(x ^ y).count("1") for x, y in zip(a, b)) + 8 * abs(len(a) - len(b))
 
 
+def _bytes_off(a: bytes, b: bytes) -> int:
+    """How many bytes of ``a`` differ from ``b`` (a missing byte counts)."""
+    return sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
+
+
 def _near_signature(body: bytes) -> bool:
-    """The signature, or one bit away from it (a damaged hybrid segment, not someone else's)."""
-    return _bits(body[: len(SIGNATURE)], SIGNATURE) <= 1
+    """A damaged hybrid segment, not someone else's: the signature with one byte overwritten
+    (any number of its bits), or the record's own magic where the first piece starts (after the
+    signature, index and count), whatever the signature became (issue 23: an overwritten byte
+    of ``HYCJ`` once gave the plain half-size image silently)."""
+    n = len(SIGNATURE)
+    return _bytes_off(body[:n], SIGNATURE) <= 1 or body[n + 2 : n + 6] == container.MAGIC
 
 
 def _assemble(pieces: list[bytes], damaged: bool) -> tuple[bytes | None, str | None]:
@@ -247,7 +256,12 @@ def _split_jp2(data: bytes) -> Split:
         body = data[pos + head : pos + size]
         if kind == b"uuid" and body[:16] == UUID and record is None:
             record = body[16:]
-        elif _bits(body[:16], UUID) <= 1 or _bits(kind, b"uuid") == 1 and body[:16] == UUID:
+        elif kind == b"jp2c" and codestream is None:
+            codestream = body
+            pos += size
+            continue
+        elif (_bytes_off(body[:16], UUID) <= 2 or body[16:20] == container.MAGIC
+              or (_bytes_off(kind, b"uuid") == 1 and _bytes_off(body[:16], UUID) <= 2)):
             problem = "the hybrid box is damaged"
         elif kind == b"jp2c":
             codestream = body

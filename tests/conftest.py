@@ -83,5 +83,6 @@ def empty_weights(tmp_path, monkeypatch):
     """A weights folder with no models installed (only the built-in baseline)."""
     d = tmp_path / "weights"
     d.mkdir()
+    (d / "MANIFEST.json").write_text('{"models": {}, "defaults": {}}')
     monkeypatch.setenv("HYBRIDCODEC_WEIGHTS", str(d))
     return d

@@ -224,3 +224,25 @@ def test_decode_takes_a_model_file_or_name(rgb64, tmp_path, empty_weights):
                base="jpeg", meta={"other": True})
     with pytest.raises(HybridCodecError, match="needs model 'tiny-x'"):
         hybridcodec.decode(data, model=str(other))
+
+
+def test_an_installation_without_its_networks_is_never_silent(tmp_path, monkeypatch):
+    """Issue 23: a wheel without the weights encoded with the baseline and said nothing."""
+    import warnings as _w
+
+    import imagecodecs
+
+    from hybridcodec.errors import HybridCodecWarning
+
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS", str(tmp_path / "nothing-here"))
+    img = make_image(32, 48, seed=1)
+    with pytest.raises(hybridcodec.HybridCodecError, match="force-reinstall"):
+        hybridcodec.encode(img, base="jpeg", quality=50)
+    data = hybridcodec.encode(img, base="jpeg", quality=50, model="baseline")  # when asked
+    assert hybridcodec.info(data)["model"] == "baseline"
+    jpg = imagecodecs.jpeg8_encode(img, level=40)
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always", HybridCodecWarning)
+        hybridcodec.enhance_jpeg(jpg)
+    assert len(caught) == 1 and "no networks are installed" in str(caught[0].message)
+    assert "\n" not in str(caught[0].message)

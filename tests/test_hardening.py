@@ -275,3 +275,12 @@ def test_importing_the_package_or_asking_for_help_does_not_import_torch():
     assert r.returncode == 0, r.stderr
     with pytest.raises(AttributeError):
         hybridcodec.no_such_function  # noqa: B018
+
+
+@pytest.mark.parametrize("shape", [(1, 65501), (65535, 1), (2, 65535, 3)])
+def test_sides_above_libjpegs_limit_are_refused_before_the_encoder_runs(shape):
+    """Issue 23: sides 65501-65535 crashed jpegli (SIGSEGV); libjpeg's limit is 65500."""
+    img = np.zeros(shape, np.uint8)
+    for mode in ("full", "compact", "auto"):
+        with pytest.raises(hybridcodec.HybridCodecError, match="65500 pixels per side"):
+            hybridcodec.encode(img, base="jpeg", quality=40, mode=mode)

@@ -186,3 +186,25 @@ def test_cli_writes_standard_files_by_extension_and_strict_fails(tmp_path):
                               "--strict"], capture_output=True, timeout=600)
     assert r.returncode == 2 and not (tmp_path / "p.png").exists()
     assert r.stderr.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("base,kind,q", CASES)
+def test_overwritten_bytes_of_the_hybrid_data_are_never_a_silent_wrong_decode(base, kind, q):
+    """Issue 23: one byte of the signature (``HYCJ``, the JP2 uuid) overwritten once decoded as
+    the plain half-size image without a word, even under strict."""
+    img = make_image(24, 32, seed=9)
+    data = encode_ex(img, base=base, quality=q, mode="compact", container=kind).data
+    good = hybridcodec.decode(data)
+    region = _hybrid_region(kind, data)
+    sig = data.find(standard.UUID if kind == "jp2" else standard.SIGNATURE)
+    assert sig in region
+    for pos in range(region.start, min(region.stop, region.start + 48)):
+        for value in (0x00, 0xFF, 0x41, data[pos] ^ 0x5A):
+            if value == data[pos]:
+                continue
+            bad = bytearray(data)
+            bad[pos] = value
+            _outcome(bytes(bad), good)  # asserts: warned, error or the very same image
+            if sig <= pos < sig + 4:
+                with pytest.raises(HybridCodecError):
+                    hybridcodec.decode(bytes(bad), strict=True)
