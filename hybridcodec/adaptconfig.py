@@ -42,6 +42,10 @@ class AdaptConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
                 raise HybridCodecError(f"adaptation {name} must be a positive number, got {v!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
+                not 0 <= self.seed < 2**32:
+            raise HybridCodecError(f"adaptation seed must be a whole number in [0, 2**32), "
+                                   f"got {self.seed!r}")
         for name in ("lambda_l1", "lambda_q"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:

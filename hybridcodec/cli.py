@@ -78,7 +78,7 @@ def compress(
                   "with -o, image files, folders and globs."),
     output: Optional[str] = typer.Option(
         None, "--output", "-o", help="Output file (one input) or folder (several inputs)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Files at once (default: every core)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files at once (default: every core)."),
     base: Optional[str] = typer.Option(
         None, "--base", "-b",
         help="Base codec: jpeg or jpeg2000 (default: jpeg for a .jpg output, else jpeg2000)."),
@@ -133,9 +133,9 @@ def compress(
             raise HybridCodecError("--adapt-subset, --adapt-steps and --adapt-seconds need --adapt")
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
         one = one_or_many(inputs, output)
-        kind = container or (standard.container_for_path(one[1]) if one else "hyc")
-        if kind not in standard.CONTAINERS:
+        if container is not None and container not in standard.CONTAINERS:
             raise HybridCodecError(f"--container must be one of {', '.join(standard.CONTAINERS)}")
+        kind = standard.check_output_name(one[1], container) if one else (container or "hyc")
         base = base or standard.BASE_OF.get(kind, "jpeg2000")
         options = dict(base=base, quality=quality, bpp=bpp, size=size, mode=mode, profile=profile,
                        model=model, subsampling=subsampling, adapt=cfg, jpeg_encoder=jpeg_encoder,
@@ -147,7 +147,7 @@ def compress(
         input, output = one
         image = read_image(_read_input(input), name="stdin" if input == "-" else input,
                            max_pixels=max_pixels or None)
-        say = (lambda s: typer.echo(s, err=True)) if (verbose or adapt) else None
+        say = (lambda s: typer.echo(s, err=True)) if verbose else None
         res = codec.encode_ex(image, progress=say, **options)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
@@ -167,7 +167,7 @@ def decompress(
                   "globs."),
     output: Optional[str] = typer.Option(
         None, "--output", "-o", help="Output file (one input) or folder (several inputs)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Files at once (default: every core)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files at once (default: every core)."),
     fmt: str = typer.Option("png", "--format", help="Extension for outputs in a folder."),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Model file to use instead of the installed one."),
@@ -325,14 +325,48 @@ app.command()(train)  # the training commands live in cli_train.py
 app.command()(distill)
 
 
+def _run_app() -> None:
+    """The typer app, with option-parsing errors as one line and exit code 2 (click draws a
+    five-line box; issue 23)."""
+    try:
+        from typer._click import exceptions as cx  # typer >= 0.26 vendors click
+    except ImportError:  # pragma: no cover - older typer
+        from click import exceptions as cx  # type: ignore[no-redef]
+
+    command = typer.main.get_command(app)
+    try:
+        rc = command.main(prog_name="hybridcodec", standalone_mode=False)
+    except cx.NoArgsIsHelpError as exc:  # bare "hybridcodec": the help text
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(0)
+    except cx.UsageError as exc:
+        where = f"hybridcodec {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "hybridcodec"
+        typer.echo(f"hybridcodec: error: {one_line(exc.format_message())} (see {where} --help)",
+                   err=True)
+        sys.exit(2)
+    except cx.ClickException as exc:
+        typer.echo(f"hybridcodec: error: {one_line(exc.format_message())}", err=True)
+        sys.exit(2)
+    except cx.Exit as exc:
+        sys.exit(exc.exit_code)
+    except cx.Abort:
+        raise KeyboardInterrupt from None
+    if isinstance(rc, int) and rc:
+        sys.exit(rc)
+
+
 def main() -> None:
     """Entry point of the ``hybridcodec`` command: any error is one line and exit code 2
     (set ``HYBRIDCODEC_DEBUG=1`` for the traceback of an unexpected one)."""
+    def one_line_warning(message, category, filename, lineno, file=None, line=None):  # noqa
+        typer.echo(f"hybridcodec: warning: {one_line(message)}", err=True)
+
+    warnings.showwarning = one_line_warning  # every command's warnings: one line each
     try:
         from PIL import Image
 
         Image.MAX_IMAGE_PIXELS = None  # the CLI applies its own --max-pixels before decoding
-        app()
+        _run_app()
     except KeyboardInterrupt:
         typer.echo("hybridcodec: interrupted", err=True)
         sys.exit(130)

@@ -187,7 +187,13 @@ def encode_ex(
         quality = codec.default_quality
     if quality is not None:
         codec.check_quality(quality, exact=True)
+    if container != "hyc" and mode == "auto" and model is None:
+        mode = "full"  # a standard file is shown by every viewer: full size (issue 23)
     mode, models = _mode_model(base, mode, model, profile)
+    if container != "hyc" and mode == "compact":
+        warnings.warn(f"a compact-mode {container} file holds a half-size image: viewers show "
+                      f"it at half size, hybridcodec decodes it at full size",
+                      HybridCodecWarning, stacklevel=3)
     encs = [Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
             for m in models]
     for e in encs:

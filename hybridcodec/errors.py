@@ -58,6 +58,10 @@ def guarded(fn: F) -> F:
             return fn(*args, **kwargs)
         except HybridCodecError:
             raise
+        except TypeError as exc:  # a wrong call: say so, in the caller's terms
+            if exc.__traceback__ is not None and exc.__traceback__.tb_next is None:
+                raise HybridCodecError(f"wrong call: {one_line(exc)}") from None
+            raise HybridCodecError(f"internal error (TypeError): {one_line(exc)}") from exc
         except MemoryError as exc:
             raise HybridCodecError("out of memory (lower max_pixels, or use a bigger "
                                    "machine)") from exc

@@ -71,6 +71,9 @@ def from_pil(img, source: str = "image", *, rgb: bool = False) -> np.ndarray:
     16-bit data that Pillow narrows to 8 bits is recognised."""
     _refuse_deep(img, source)
     mode = img.mode
+    if mode == "CMYK":  # refused everywhere, as enhance refuses CMYK JPEGs (issue 23)
+        raise HybridCodecError(f"{source}: CMYK images are not supported; supported: "
+                               f"{SUPPORTED} (convert to RGB with its ICC profile first)")
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
         mode = img.mode
@@ -99,11 +102,24 @@ def _to_array(img, rows: int = 512) -> np.ndarray:
     return as_image(out, max_pixels=None)
 
 
+def _upright(img):
+    """The image with its EXIF orientation applied (as ``enhance`` does; issue 23: a phone
+    photo came out of ``compress`` sideways)."""
+    from PIL import ImageOps
+
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block: the pixels as stored
+        return img
+    return ImageOps.exif_transpose(img) if orientation not in (1, None) else img
+
+
 def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
                name: str | None = None,
                max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Read an image file (or its bytes) into a supported uint8 array; ``name`` labels bytes
-    in error messages. The size is checked against ``max_pixels`` from the file's header,
+    """Read an image file (or its bytes) into a supported uint8 array, upright (EXIF
+    orientation applied) and refusing CMYK; ``name`` labels bytes in error messages. The size
+    is checked against ``max_pixels`` from the file's header,
     before decoding (Pillow's own ``Image.MAX_IMAGE_PIXELS`` applies as well)."""
     from PIL import Image, UnidentifiedImageError
 
@@ -118,7 +134,7 @@ def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
                 check_pixels(img.width, img.height, max_pixels, source)
                 _refuse_deep(img, source)
                 img.load()
-                return from_pil(img, source, rgb=rgb)
+                return from_pil(_upright(img), source, rgb=rgb)
         except HybridCodecError:
             raise
         except UnidentifiedImageError:
@@ -146,9 +162,25 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = False) -
     file gets the mode a new file gets under the umask, or, with ``force`` over an existing
     file, that file's mode. Refuses folders and, without ``force``, existing files."""
     p = Path(path)
-    if p.is_dir():
+    try:
+        st = p.stat()
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise HybridCodecError(f"{p} is a folder; give a file name")
-    if p.exists() and not force:
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # a stream (a FIFO, /dev/stdout, /dev/null) is written into; anything else that is not
+        # a regular file is refused: never replaced by one (issue 23: --force turned /dev/full
+        # into a PNG)
+        if not (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+            raise HybridCodecError(f"{p} is not a regular file; refusing to replace it")
+        try:
+            with open(p, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise HybridCodecError(f"cannot write {p}: {exc.strerror}") from None
+        return
+    if st is not None and not force:
         raise HybridCodecError(f"{p} exists; use --force to overwrite")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
@@ -188,6 +220,11 @@ def encode_image_file(image: np.ndarray, fmt: str, *, icc_profile: bytes | None 
     return buf.getvalue()
 
 
+#: the image files decompress and enhance write, by extension (Pillow's encoders)
+WRITTEN_EXTS = (".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp", ".jpg", ".jpeg")
+WRITTEN_FORMATS = ("PNG", "BMP", "TIFF", "PPM", "WEBP", "JPEG")
+
+
 def write_image(path: str | os.PathLike, image: np.ndarray, *, force: bool = False,
                 icc_profile: bytes | None = None) -> None:
     """Write an image file; the format follows the extension (PNG if there is none)."""
@@ -195,8 +232,10 @@ def write_image(path: str | os.PathLike, image: np.ndarray, *, force: bool = Fal
 
     ext = Path(path).suffix.lower()
     fmt = Image.registered_extensions().get(ext) if ext else "PNG"
-    if fmt is None:
-        raise HybridCodecError(f"unknown image file extension {ext!r} for {path}")
+    if fmt is None or fmt not in WRITTEN_FORMATS:
+        raise HybridCodecError(f"cannot write an image with the extension {ext or '(none)'} "
+                               f"({path}); decoded images are written as "
+                               f"{', '.join(WRITTEN_EXTS)}")
     atomic_write(path, encode_image_file(image, fmt, icc_profile=icc_profile), force=force)
 
 

@@ -22,6 +22,7 @@ import hashlib
 import importlib.resources
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,8 +193,8 @@ def _load_file(path: str, sha: str) -> _Loaded:
 
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure
-        raise HybridCodecError(f"{path} is not a hybridcodec model: {exc}") from exc
+    except Exception:  # noqa: BLE001 - any unpickling failure: torch's message is many lines
+        raise HybridCodecError(f"{_short(path)} is not a hybridcodec model file") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise HybridCodecError(f"{path} is not a hybridcodec model file ({FORMAT})")
     net = HybridNet(NetConfig.from_dict(obj["config"]))
@@ -213,12 +214,29 @@ def _file_sha_cached(path: str, mtime_ns: int, size: int) -> str:
         raise HybridCodecError(f"cannot read model file {path}: {exc.strerror}") from exc
 
 
+#: the largest model file read (bytes): the shipped ones are under 3 MB
+MAX_MODEL_BYTES = 256 << 20
+
+
+def _short(path: str | os.PathLike) -> str:
+    p = str(path)
+    return p if len(p) <= 80 else p[:60] + "..." + p[-12:]
+
+
 def _file_sha(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a file, cached while its size and modification time stay the same."""
+    """SHA-256 (hex) of a model file, cached while its size and modification time stay the same;
+    a bounded read of a regular file (issue 23: ``model="/dev/zero"`` read until memory ran
+    out)."""
     try:
         st = os.stat(path)
-    except OSError as exc:
-        raise HybridCodecError(f"cannot read model file {path}: {exc.strerror}") from exc
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or "not a path"
+        raise HybridCodecError(f"cannot read model file {_short(path)}: {why}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise HybridCodecError(f"model {_short(path)} is not a regular file")
+    if st.st_size > MAX_MODEL_BYTES:
+        raise HybridCodecError(f"model file {_short(path)} is {st.st_size} bytes, more than "
+                               f"any model ({MAX_MODEL_BYTES} bytes)")
     return _file_sha_cached(str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
 
 
@@ -264,24 +282,30 @@ def get_model(name_or_path: str) -> Model:
     entry = manifest().get("models", {}).get(name_or_path)
     if entry is not None:
         return _registered(name_or_path, entry)
-    if os.path.sep in name_or_path or name_or_path.endswith(".pt") or Path(name_or_path).is_file():
+    if not isinstance(name_or_path, str) or not name_or_path or "\0" in name_or_path:
+        raise HybridCodecError(f"model must be a registry name or a file, got {name_or_path!r:.60}")
+    try:
+        is_file = Path(name_or_path).is_file()
+    except OSError:  # e.g. a name too long for the file system
+        is_file = False
+    if os.path.sep in name_or_path or name_or_path.endswith(".pt") or is_file:
         return load_model(name_or_path)
     names = ", ".join([*_BUILTIN, *manifest().get("models", {})])
-    raise HybridCodecError(f"model {name_or_path!r} is not installed (installed: {names})")
+    raise HybridCodecError(f"model {_short(name_or_path)!r} is not installed (installed: {names})")
 
 
 def find_model(name: str, digest: bytes, path: str | os.PathLike | None = None) -> Model:
     """The installed model with this identity, as stored in a file; an error names it if absent.
     ``path`` offers a model (a file, or a registry name like the encoder's ``model=``) to use
     instead of the file's; its identity must match."""
-    if name in _BUILTIN and digest == _ZERO_HASH:
-        return _BUILTIN[name]
-    if path is not None:
-        model = get_model(str(path))
+    if path is not None:  # checked even where the file's model is built in
+        model = get_model(path if isinstance(path, str) else os.fspath(path))
         if (model.name, model.digest) != (name, digest):
             raise HybridCodecError(f"file needs model {name!r} with weights {digest.hex()}, "
                                    f"but {path} is {model.name!r} {model.digest.hex()}")
         return model
+    if name in _BUILTIN and digest == _ZERO_HASH:
+        return _BUILTIN[name]
     entry = manifest().get("models", {}).get(name)
     if entry is not None:
         model = _registered(name, entry)

@@ -7,6 +7,7 @@ pillow-avif-plugin).
     >>> Image.open("hybrid.jpg")                  # the network's decode of a hybrid JPEG
     >>> Image.open("hybrid.jpg", formats=["JPEG"])  # Pillow's own: the plain JPEG image
     >>> im.save("photo.jpg", hybrid=True, bpp=0.5)  # a hybrid JPEG (any viewer opens it)
+    >>> Image.open("hybrid.jp2")                  # hybrid JPEG 2000 files likewise (.j2k too)
 
 A hybrid JPEG is recognised by its first application segment (``standard``); every other JPEG
 goes to Pillow's own JPEG plugin, unchanged. One whose hybrid data are damaged, or name a model
@@ -31,7 +32,7 @@ from . import codec, container, standard
 from .errors import HybridCodecError, HybridCodecWarning
 from .imageio import from_pil
 
-__all__ = ["HycImageFile", "HybridJpegImageFile", "register_hyc"]
+__all__ = ["HycImageFile", "HybridJpegImageFile", "HybridJ2kImageFile", "register_hyc"]
 
 FORMAT = "HYC"
 JPEG_FORMAT = "HYBRID-JPEG"
@@ -95,6 +96,32 @@ class HybridJpegImageFile(HycImageFile):
         return c.header
 
 
+J2K_FORMAT = "HYBRID-JPEG2000"
+
+
+def _accept_j2k(prefix: bytes) -> bool:
+    return standard.sniff(prefix[:12]) in ("jp2", "j2k")
+
+
+class HybridJ2kImageFile(HybridJpegImageFile):
+    """A hybrid ``.jp2`` / ``.j2k`` (``standard``), decoded by the networks on :meth:`load`;
+    a JPEG 2000 file without a hybrid record goes on to Pillow's own plugin (issue 23: hybrid
+    JPEG 2000 files once opened as the plain image, silently). The record sits after SIZ or
+    in a box, past the bytes Pillow shows ``_accept``, so the file is read to find it."""
+
+    format = J2K_FORMAT
+    format_description = "hybridcodec JPEG 2000 (standard JP2/J2K with a hybrid record)"
+
+    def _header(self, data: bytes) -> container.Header:
+        try:
+            found = standard.split(data).record is not None
+        except HybridCodecError as exc:
+            raise SyntaxError(str(exc)) from exc
+        if not found:
+            raise SyntaxError("no hybrid record: a plain JPEG 2000 file")
+        return super()._header(data)
+
+
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes, *,
           container_kind: str = "hyc") -> None:
     opts = im.encoderinfo
@@ -131,6 +158,10 @@ def register_hyc() -> None:
     Image.register_open(JPEG_FORMAT, HybridJpegImageFile, _accept_jpeg)
     Image.ID.remove(JPEG_FORMAT)
     Image.ID.insert(0, JPEG_FORMAT)  # tried before Pillow's JPEG plugin (it accepts any JPEG)
+    for fmt in ("JPEG2000",):  # ours before Pillow's JPEG 2000 plugin too
+        Image.register_open(J2K_FORMAT, HybridJ2kImageFile, _accept_j2k)
+        Image.ID.remove(J2K_FORMAT)
+        Image.ID.insert(Image.ID.index(fmt) if fmt in Image.ID else 1, J2K_FORMAT)
     plain = Image.SAVE.get("JPEG")
     if plain is not None and not hasattr(plain, "hybridcodec_wraps"):
         Image.register_save("JPEG", _jpeg_saver(plain))

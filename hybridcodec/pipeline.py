@@ -85,4 +85,8 @@ def compact_image(model: Model, x: np.ndarray, quality: float, channels: int, *,
 def _tile_progress(what: str, say: Callable[[str], None] | None):
     if say is None:
         return None
-    return lambda done, total: say(f"{what}: tile {done}/{total}") if total > 1 else None
+    def report(done: int, total: int) -> None:  # at most one line per tenth (issue 23: -v
+        if total > 1 and (done == total or done * 10 // total != (done - 1) * 10 // total):
+            say(f"{what}: tile {done}/{total}")  # printed 576 lines on a 12 MP photo)
+
+    return report

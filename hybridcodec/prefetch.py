@@ -60,7 +60,8 @@ def _work(files: list[str], min_side: int, crop: tuple[int, int], coder: RoundTr
     if nice:
         os.nice(nice)
     rng = random.Random(seed)
-    images = [im for im in (read_image(f, rgb=True) for f in files) if min(im.shape[:2]) >= min_side]
+    images = [im for im in (read_image(f, rgb=True) for f in files)
+              if min(im.shape[:2]) >= min_side]
     pool = CodedPool(images, crop=crop, size=1, refresh=0,
                      scale=1, seed=seed)
     while True:
@@ -78,13 +79,15 @@ class CodedFeed:
     worker's niceness so that the training threads come first.
     """
 
-    def __init__(self, files: list[str], *, min_side: int = 0, crop: tuple[int, int], coder: RoundTrip,
+    def __init__(self, files: list[str], *, min_side: int = 0, crop: tuple[int, int],
+                 coder: RoundTrip,
                  seed: int, depth: int = 64, nice: int = 0) -> None:
         if depth < 1:
             raise HybridCodecError("the prefetch depth must be at least 1")
         ctx = mp.get_context("spawn")
         self._queue = ctx.Queue(maxsize=depth)
-        self._proc = ctx.Process(target=_work, args=(list(files), min_side, crop, coder, seed, self._queue,
+        self._proc = ctx.Process(target=_work, args=(list(files), min_side, crop, coder, seed,
+                                                     self._queue,
                                                      nice), daemon=True)
         self._proc.start()
         self.received = 0

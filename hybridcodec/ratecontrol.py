@@ -32,11 +32,11 @@ __all__ = ["target_bytes", "search_quality", "fit_compact", "naive_proxy", "gues
 def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None:
     """The byte budget of a ``bpp`` or ``size`` target (None when neither is given)."""
     if bpp is not None:
-        if not (math.isfinite(bpp) and bpp > 0):
-            raise HybridCodecError(f"bpp must be a positive number, got {bpp!r}")
+        if not (math.isfinite(bpp) and 0 < bpp <= 64):  # 64: beyond any 8-bit RGB codec
+            raise HybridCodecError(f"bpp must be a number in (0, 64], got {bpp!r}")
         return int(bpp * pixels / 8)
     if size is not None:
-        if size <= 0:
+        if not 0 < size < 1 << 40:
             raise HybridCodecError(f"size must be a positive number of bytes, got {size!r}")
         return int(size)
     return None

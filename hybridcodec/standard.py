@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from . import container
 from .errors import HybridCodecError
 
-__all__ = ["CONTAINERS", "EXTENSIONS", "SIGNATURE", "UUID", "Split", "sniff", "pack_record",
+__all__ = ["CONTAINERS", "EXTENSIONS", "SIGNATURE", "UUID", "Split", "sniff", "check_output_name",
+           "pack_record",
            "parse_record", "wrap", "split", "container_for_path", "payload_check",
            "check_payload", "CHUNK_CHECK", "BASE_OF"]
 
@@ -48,6 +49,24 @@ def container_for_path(path: str) -> str:
     import os
 
     return EXTENSIONS.get(os.path.splitext(path)[1].lower(), "hyc")
+
+
+def check_output_name(path: str, kind: str | None = None) -> str:
+    """The container of a compressed file named ``path`` (``-``: stdout, ``kind`` or ``hyc``):
+    its extension must be one hybridcodec writes, and agree with ``kind`` when one is given
+    (issue 23: ``compress x.png y.webp`` wrote .hyc bytes into y.webp)."""
+    import os
+
+    if path == "-":
+        return kind or "hyc"
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in EXTENSIONS:
+        names = ", ".join(EXTENSIONS)
+        raise HybridCodecError(f"compressed files are {names}; cannot write "
+                               f"{ext or 'a name without an extension'} ({path})")
+    if kind is not None and kind != EXTENSIONS[ext]:
+        raise HybridCodecError(f"a {kind} container cannot be written as {ext} ({path})")
+    return EXTENSIONS[ext]
 
 
 def sniff(data: bytes) -> str | None:

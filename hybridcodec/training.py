@@ -52,8 +52,8 @@ from .rateproxy import rate_proxy
 from .trainconfig import TrainConfig
 from .recipe import (EMA, QualityWeights, lr_scale, phase_segments,
                      reconstruction_loss, segment_at)
-from .trainingdata import (CodedPool, split_files, codec_roundtrip_batch, encoder_set, sample_qualities,
-                           training_data)
+from .trainingdata import (CodedPool, codec_roundtrip_batch, encoder_set, sample_qualities,
+                           split_files, training_data)
 from .validation import Validator, validate
 
 __all__ = ["TrainConfig", "train", "validate", "sample_qualities", "codec_roundtrip_batch",
@@ -188,8 +188,10 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
                        ).round().byte().permute(1, 2, 0).cpu().numpy()
         return c.decode(c.encode(img, q, subsampling=cfg.subsampling), decoder=decoder), qt
 
-    if cfg.prefetch and scale == 1 and cfg.pipeline == "whole":
-        pool.feed = CodedFeed(split_files(cfg.data, cfg.val_images)[0], min_side=cfg.patch, crop=(cfg.crop_min, cfg.crop_max),
+    # one process only: data-parallel ranks draw the same global batch from identical pools
+    if cfg.prefetch and scale == 1 and cfg.pipeline == "whole" and ctx.world == 1:
+        pool.feed = CodedFeed(split_files(cfg.data, cfg.val_images)[0], min_side=cfg.patch,
+                              crop=(cfg.crop_min, cfg.crop_max),
                               coder=RoundTrip(cfg.base, cfg.jpeg_encoders, decoder,
                                               cfg.subsampling),
                               seed=cfg.seed + state["step"] + 7919 * ctx.rank)

@@ -66,14 +66,14 @@ def test_never_overwrites_input(png):
     (b"\x89HYC\x01garbage", b"hyc"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, content, msg):
-    bad, out = tmp_path / "bad.bin", tmp_path / "out.x"
+    bad, out = tmp_path / "bad.bin", tmp_path / "out.hyc"
     bad.write_bytes(content)
     cmd = "compress" if b"HYC" not in content else "decompress"
     r = run(cmd, bad, out)
     assert r.returncode == 2
     assert msg in r.stderr.lower()
     assert len(r.stderr.strip().splitlines()) == 1
-    assert not out.exists() and not list(tmp_path.glob(".out.x*"))
+    assert not out.exists() and not list(tmp_path.glob(".out.hyc*"))
 
 
 def test_rgba_with_transparency_is_refused(tmp_path):
@@ -141,3 +141,36 @@ def test_distill_and_train_help():
         assert r.returncode == 0 and b"Example" in r.stdout
     r = run("distill", "/no/such/folder", "--teacher", "no-such-model")
     assert r.returncode == 2 and b"error" in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["compress", "--quality", "abc", "a.png", "b.hyc"],
+    ["compress", "--size", "1e3", "a.png", "b.hyc"],
+    ["compress", "--bogus", "a.png", "b.hyc"],
+    ["compress", "a.png", "b.hyc", "--jobs", "-3"],
+    ["decompress", "a.hyc", "b.png", "--jobs", "-1"],
+    ["nosuchcommand"],
+])
+def test_option_errors_are_one_line_and_exit_2(args):
+    """Issue 23: click's five-line box, and --jobs -3 accepted."""
+    r = run(*args)
+    assert r.returncode == 2
+    lines = r.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hybridcodec: error: ") and "--help" in lines[0]
+
+
+def test_bad_environment_and_values_are_refused_in_one_line(png, tmp_path):
+    import os
+
+    env = dict(os.environ, HYBRIDCODEC_THREADS="abc")
+    r = subprocess.run([*CMD, "compress", str(png), str(tmp_path / "a.hyc")], env=env,
+                       capture_output=True)
+    assert r.returncode == 2 and b"HYBRIDCODEC_THREADS" in r.stderr
+    r = run("compress", png, tmp_path / "b.hyc", "--bpp", "1e308")
+    assert r.returncode == 2 and b"internal error" not in r.stderr and b"bpp" in r.stderr
+    assert not (tmp_path / "a.hyc").exists() and not (tmp_path / "b.hyc").exists()
+
+
+def test_help_and_bare_command_exit_0():
+    assert run("--help").returncode == 0 and run().returncode == 0
+    assert b"Examples" in run("compress", "--help").stdout

@@ -284,3 +284,17 @@ def test_sides_above_libjpegs_limit_are_refused_before_the_encoder_runs(shape):
     for mode in ("full", "compact", "auto"):
         with pytest.raises(hybridcodec.HybridCodecError, match="65500 pixels per side"):
             hybridcodec.encode(img, base="jpeg", quality=40, mode=mode)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, float("nan"), True])
+def test_adaptation_seed_is_checked(seed):
+    """Issue 23: these reached the 'internal error' fallback."""
+    with pytest.raises(HybridCodecError, match="seed"):
+        AdaptConfig(seed=seed)
+
+
+def test_a_wrong_call_is_a_clear_error_not_an_internal_one():
+    with pytest.raises(HybridCodecError, match="wrong call"):
+        hybridcodec.encode(np.zeros((8, 8), np.uint8), "jpeg")
+    with pytest.raises(HybridCodecError, match="bpp must be a number in"):
+        hybridcodec.encode(np.zeros((8, 8), np.uint8), base="jpeg", bpp=1e308)

@@ -208,3 +208,29 @@ def test_overwritten_bytes_of_the_hybrid_data_are_never_a_silent_wrong_decode(ba
             if sig <= pos < sig + 4:
                 with pytest.raises(HybridCodecError):
                     hybridcodec.decode(bytes(bad), strict=True)
+
+
+@pytest.mark.parametrize("base,kind,q", CASES)
+def test_standard_files_keep_full_size_unless_compact_is_asked_for(base, kind, q):
+    """Issue 23: auto mode put half-size images into .jpg files that viewers show as they are."""
+    img = make_image(64, 96, seed=4)
+    for kw in (dict(bpp=1.2), dict(quality=q)):
+        res = encode_ex(img, base=base, container=kind, **kw)
+        assert res.mode == "full" and _third_party(kind, res.data) == img.shape[:2]
+    with pytest.warns(HybridCodecWarning, match="viewers show it at half size"):
+        res = encode_ex(img, base=base, container=kind, mode="compact", quality=q)
+    assert _third_party(kind, res.data) == (32, 48)
+
+
+@pytest.mark.parametrize("base,kind,q", CASES[1:])
+def test_pillow_opens_hybrid_jpeg2000_files_with_the_networks(base, kind, q):
+    import hybridcodec.pillow  # noqa: F401 - registers the plugin
+
+    img = make_image(48, 64, seed=5)
+    data = encode_ex(img, base=base, container=kind, mode="compact", quality=q).data
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "HYBRID-JPEG2000" and im.size == (64, 48)
+        assert np.array_equal(np.asarray(im), hybridcodec.decode(data))
+    plain = imagecodecs.jpeg2k_encode(img, level=30, codecformat=kind)
+    with Image.open(io.BytesIO(plain)) as im:
+        assert im.format == "JPEG2000"
