@@ -33,7 +33,7 @@ def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None
     """The byte budget of a ``bpp`` or ``size`` target (None when neither is given)."""
     if bpp is not None:
         if not (math.isfinite(bpp) and 0 < bpp <= 64):  # 64: beyond any 8-bit RGB codec
-            raise HybridCodecError(f"bpp must be a number in (0, 64], got {bpp!r}")
+            raise HybridCodecError(f"bpp must be a positive number up to 64, got {bpp!r}")
         return int(bpp * pixels / 8)
     if size is not None:
         if not 0 < size < 1 << 40:
