@@ -163,11 +163,11 @@ def plan_outputs(sources: Sequence[str], output: str, suffix: str) -> list[FileJ
 
 def _compress_file(job: FileJob, *, force: bool, options: dict) -> str:
     from .codec import encode_ex
-    from .imageio import atomic_write, read_image
+    from .imageio import atomic_write, read_image_meta
 
     t0 = time.perf_counter()
-    image = read_image(job.source, max_pixels=options.get("max_pixels"))
-    res = encode_ex(image, **options)
+    image, meta = read_image_meta(job.source, max_pixels=options.get("max_pixels"))
+    res = encode_ex(image, metadata=meta, **options)
     atomic_write(job.dest, res.data, force=force)
     return (f"{job.source} -> {job.dest}: {len(res.data)} bytes, {res.bpp:.4f} bpp, "
             f"quality {res.quality:g}, {res.mode} mode ({time.perf_counter() - t0:.2f} s)")

@@ -125,7 +125,7 @@ def compress(
     With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000."""
     from . import codec
     from .adaptconfig import AdaptConfig
-    from .imageio import read_image
+    from .imageio import read_image_meta
 
     try:
         given = {"subset": adapt_subset, "steps": adapt_steps, "seconds": adapt_seconds}
@@ -145,10 +145,10 @@ def compress(
             run_batch("compress", inputs, output, suffix, jobs, force, options)
             return
         input, output = one
-        image = read_image(_read_input(input), name="stdin" if input == "-" else input,
-                           max_pixels=max_pixels or None)
+        image, meta = read_image_meta(_read_input(input), name="stdin" if input == "-" else input,
+                                      max_pixels=max_pixels or None)
         say = (lambda s: typer.echo(s, err=True)) if verbose else None
-        res = codec.encode_ex(image, progress=say, **options)
+        res = codec.encode_ex(image, progress=say, metadata=meta, **options)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
             typer.echo(json.dumps(res.decision), err=True)

@@ -33,6 +33,7 @@ from .errors import (DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, c
                      guarded, one_line)
 from .imageio import as_image
 from .inference import update_shapes
+from .metadata import ImageMeta
 from .models import Model, default_model_name, find_model, get_model
 from .encoder import Encoder
 from .pipeline import COM_MARGIN, compact_image, reconstruct  # noqa: F401
@@ -153,7 +154,7 @@ def encode_ex(
     adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     progress: Callable[[str], None] | None = None, rate_control: str = "fast",
-    container: str = "hyc",
+    container: str = "hyc", metadata: ImageMeta | None = None,
 ) -> EncodeResult:
     """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
     figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
@@ -196,8 +197,11 @@ def encode_ex(
                       HybridCodecWarning, stacklevel=3)
     encs = [Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
             for m in models]
+    if metadata is not None and not isinstance(metadata, ImageMeta):
+        raise HybridCodecError("metadata must be a hybridcodec.metadata.ImageMeta")
     for e in encs:
         e.container = container
+        e.metadata = metadata
     pixels = img.shape[0] * img.shape[1]
     target = target_bytes(pixels, bpp, size)
     decision: dict = {}
@@ -238,6 +242,7 @@ def encode(
     profile: str = "fast", model: str | None = None, subsampling: str = "420",
     adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS, container: str = "hyc",
+    metadata: ImageMeta | None = None,
 ) -> bytes:
     """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes.
 
@@ -260,12 +265,15 @@ def encode(
     ``max_pixels`` (default 256 million; None: no limit) bounds the image's pixels.
     ``container``: ``hyc`` (default), or a standard file any viewer opens: ``jpeg`` (base jpeg),
     ``jp2`` or ``j2k`` (base jpeg2000), the hybrid data in application segments, a box or
-    comment segments (``standard``); targets count the whole file. Any failure raises
+    comment segments (``standard``); targets count the whole file. ``metadata``
+    (``metadata.ImageMeta``: ICC profile, EXIF) is carried into ``jpeg`` and ``jp2`` files, as
+    cjpeg keeps it; ``imageio.read_image_meta`` reads it beside the pixels. Any failure raises
     :class:`HybridCodecError`; safe to call from many threads at once.
     """
     return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
                      profile=profile, model=model, subsampling=subsampling, adapt=adapt,
-                     jpeg_encoder=jpeg_encoder, max_pixels=max_pixels, container=container).data
+                     jpeg_encoder=jpeg_encoder, max_pixels=max_pixels, container=container,
+                     metadata=metadata).data
 
 
 @guarded

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import container, standard
 from .basecodecs import BaseCodec
+from .metadata import insert_into_jpeg
 from .metrics import psnr_from_sse, sse
 from .models import Model
 from .pipeline import compact_image, reconstruct
@@ -37,6 +38,8 @@ class Encoder:
         self.channels = 1 if image.ndim == 2 else 3
         self.pinned: float | None = None  # ComCNN's conditioning quality, when pinned
         self.container = "hyc"  # or a standard file: jpeg, jp2, j2k (``standard``)
+        #: ICC profile and EXIF carried into standard .jpg / .jp2 files (``metadata``)
+        self.metadata = None
         self._compact: dict[float, np.ndarray] = {}
         self._payload: dict[tuple[float, float], bytes] = {}
         self._sse: dict[tuple[float, float], float] = {}
@@ -64,6 +67,7 @@ class Encoder:
         differs); compact ones do not (each ComCNN makes its own compact image)."""
         other = Encoder(self.image, self.base, model, self.subsampling, self.progress)
         other.container = self.container
+        other.metadata = self.metadata
         if self.resolution == other.resolution == "full":
             other._payload = self._payload
         return other
@@ -114,10 +118,13 @@ class Encoder:
         extra = [] if update is None else [(container.CHUNK_UPDATE, update)]
         if self.container == "hyc":
             return container.pack(hdr, [(container.CHUNK_BASE, payload), *extra])
+        if self.container == "jpeg":
+            payload = insert_into_jpeg(payload, self.metadata)  # checked by the record's bcrc
         record = standard.pack_record(hdr, [*extra, standard.payload_check(payload)])
         s = self.model.scale
         return standard.wrap(self.container, payload, record, width=-(-w // s),
-                             height=-(-h // s), channels=self.channels)
+                             height=-(-h // s), channels=self.channels,
+                             meta=self.metadata if self.container == "jp2" else None)
 
     def decoded_compact(self, quality: float) -> np.ndarray:
         return self.base.decode(self.payload(quality), decoder=self.model.decoder)

@@ -114,9 +114,19 @@ def _upright(img):
     return ImageOps.exif_transpose(img) if orientation not in (1, None) else img
 
 
+def read_image_meta(path: str | os.PathLike | bytes, *, rgb: bool = False,
+                    name: str | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    """:func:`read_image` and the file's ICC profile and EXIF block (``metadata.ImageMeta``,
+    orientation reset to 1), for outputs that carry them."""
+    holder: list = []
+    img = read_image(path, rgb=rgb, name=name, max_pixels=max_pixels, _meta=holder)
+    return img, holder[0]
+
+
 def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
                name: str | None = None,
-               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+               max_pixels: int | None = DEFAULT_MAX_PIXELS, _meta: list | None = None,
+               ) -> np.ndarray:
     """Read an image file (or its bytes) into a supported uint8 array, upright (EXIF
     orientation applied) and refusing CMYK; ``name`` labels bytes in error messages. The size
     is checked against ``max_pixels`` from the file's header,
@@ -134,7 +144,12 @@ def read_image(path: str | os.PathLike | bytes, *, rgb: bool = False,
                 check_pixels(img.width, img.height, max_pixels, source)
                 _refuse_deep(img, source)
                 img.load()
-                return from_pil(_upright(img), source, rgb=rgb)
+                up = _upright(img)
+                if _meta is not None:
+                    from .metadata import from_pil_info
+
+                    _meta.append(from_pil_info(up))
+                return from_pil(up, source, rgb=rgb)
         except HybridCodecError:
             raise
         except UnidentifiedImageError:

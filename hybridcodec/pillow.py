@@ -31,6 +31,7 @@ import warnings
 from . import codec, container, standard
 from .errors import HybridCodecError, HybridCodecWarning
 from .imageio import from_pil
+from .metadata import ImageMeta, from_pil_info
 
 __all__ = ["HycImageFile", "HybridJpegImageFile", "HybridJ2kImageFile", "register_hyc"]
 
@@ -126,6 +127,11 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes, *,
           container_kind: str = "hyc") -> None:
     opts = im.encoderinfo
     image = from_pil(im, "image")  # the CLI's rules: no alpha or 16-bit data lost silently
+    meta = from_pil_info(im)
+    if opts.get("icc_profile") or opts.get("exif"):  # Pillow's own save options
+        exif = opts.get("exif")
+        exif = exif.tobytes() if hasattr(exif, "tobytes") else exif
+        meta = ImageMeta(opts.get("icc_profile") or meta.icc, exif or meta.exif)
     default_base = standard.BASE_OF.get(container_kind, "jpeg2000")
     data = codec.encode(
         image, base=opts.get("base", default_base), container=container_kind,
@@ -133,7 +139,7 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes, *,
         bpp=opts.get("bpp"), size=opts.get("size"), mode=opts.get("codec_mode", "auto"),
         profile=opts.get("profile", "fast"), model=opts.get("model"),
         subsampling=opts.get("subsampling", "420"), jpeg_encoder=opts.get("jpeg_encoder"),
-        adapt=opts.get("adapt"))
+        adapt=opts.get("adapt"), metadata=meta)
     fp.write(data)
 
 

@@ -142,9 +142,10 @@ def _box(kind: bytes, body: bytes) -> bytes:
 
 
 def wrap(kind: str, payload: bytes, record: bytes, *, width: int = 0, height: int = 0,
-         channels: int = 3) -> bytes:
+         channels: int = 3, meta=None) -> bytes:
     """A standard file of ``kind`` holding ``payload`` (a JPEG, or a J2K codestream whose size
-    is ``width`` x ``height`` with ``channels`` components) and the record."""
+    is ``width`` x ``height`` with ``channels`` components) and the record; for JP2, ``meta``
+    (a ``metadata.ImageMeta``) adds the ICC profile (``colr`` method 2) and an EXIF box."""
     if kind == "jpeg":
         if payload[:2] != b"\xff\xd8":
             raise HybridCodecError("the JPEG payload does not start with SOI")
@@ -161,8 +162,15 @@ def wrap(kind: str, payload: bytes, record: bytes, *, width: int = 0, height: in
     if kind == "jp2":
         ihdr = _box(b"ihdr", struct.pack(">IIHBBBB", height, width, channels, 7, 7, 0, 0))
         colr = _box(b"colr", struct.pack(">BBBI", 1, 0, 0, 16 if channels == 3 else 17))
+        if meta is not None and meta.icc:
+            colr = _box(b"colr", bytes([2, 0, 0]) + meta.icc)
+        exif = b""
+        if meta is not None and meta.exif:
+            from .metadata import EXIF_UUID
+
+            exif = _box(b"uuid", EXIF_UUID + meta.exif[6:])  # the TIFF structure itself
         return (_JP2_SIGNATURE + _box(b"ftyp", b"jp2 \x00\x00\x00\x00jp2 ")
-                + _box(b"jp2h", ihdr + colr) + _box(b"uuid", UUID + record)
+                + _box(b"jp2h", ihdr + colr) + _box(b"uuid", UUID + record) + exif
                 + _box(b"jp2c", payload))
     raise HybridCodecError(f"container must be one of {', '.join(CONTAINERS)}, got {kind!r}")
 

@@ -122,3 +122,33 @@ def test_cmyk_is_refused_by_every_reader(tmp_path):
             call()
     r = run("compress", path, tmp_path / "c.hyc")
     assert r.returncode == 2 and b"CMYK" in r.stderr
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".jp2"])
+def test_icc_and_exif_are_carried_into_standard_outputs(tmp_path, suffix):
+    """Issue 23: compress dropped the ICC profile (enhance kept it); cjpeg keeps both."""
+    from PIL import Image, ImageCms
+
+    img = make_image(32, 48, seed=3)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "HybridCam"  # Make
+    src = tmp_path / "in.jpg"
+    src.write_bytes(_jpeg_with(img, icc_profile=icc, exif=exif.tobytes()))
+    out = tmp_path / f"out{suffix}"
+    r = run("compress", src, out, "--quality", "60" if suffix == ".jpg" else "32")
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    with Image.open(out, formats=["JPEG" if suffix == ".jpg" else "JPEG2000"]) as im:
+        assert im.size == (32, 48)  # upright: the rotation applied once
+        if suffix == ".jpg":
+            assert im.info.get("icc_profile") == icc
+            assert im.getexif().get(0x010F) == "HybridCam"
+            assert im.getexif().get(0x0112, 1) == 1
+    if suffix == ".jp2":  # Pillow reads no ICC from JP2: the colr box of method 2 itself
+        colr = data.index(b"colr")
+        size = int.from_bytes(data[colr - 4 : colr], "big")
+        assert data[colr + 4] == 2 and data[colr + 7 : colr - 4 + size] == icc
+        assert b"JpgTiffExif->JP2" in data and b"HybridCam" in data
+    assert hybridcodec.decode(out.read_bytes()).shape == (48, 32, 3)  # still a hybrid file
