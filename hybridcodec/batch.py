@@ -23,7 +23,8 @@ from typing import Any
 
 from .errors import HybridCodecError, HybridCodecWarning, one_line
 
-__all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "FileJob", "FileResult",
+__all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "enhance_files", "FileJob",
+           "FileResult",
            "compress_files", "decompress_files"]
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "HYBRIDCODEC_THREADS")
@@ -191,6 +192,24 @@ def _decompress_file(job: FileJob, *, force: bool, options: dict) -> str:
             f"({time.perf_counter() - t0:.2f} s){notes}")
 
 
+def _enhance_file(job: FileJob, *, force: bool, options: dict) -> str:
+    from .enhance import enhance_jpeg_ex
+    from .imageio import write_image
+
+    t0 = time.perf_counter()
+    try:
+        data = Path(job.source).read_bytes()
+    except OSError as exc:
+        raise HybridCodecError(f"cannot read {job.source}: {exc.strerror}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HybridCodecWarning)
+        res = enhance_jpeg_ex(data, **options)
+    write_image(job.dest, res.image, force=force, icc_profile=res.icc_profile)
+    notes = "".join(f"; warning: {w.message}" for w in caught)
+    return (f"{job.source} -> {job.dest}: quality {res.quality:g}, model {res.model} "
+            f"({time.perf_counter() - t0:.2f} s){notes}")
+
+
 def _run_files(fn: Callable, jobs_: Sequence[FileJob], jobs: int | None, force: bool,
                options: dict, on_result: Callable[[FileResult], None] | None) -> list[FileResult]:
     results: list[FileResult | None] = [None] * len(jobs_)
@@ -215,3 +234,11 @@ def decompress_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, fo
     """Decompress each ``FileJob`` (``.hyc`` to an image file, format from its extension) with
     :func:`hybridcodec.decode` options, on ``jobs`` processes."""
     return _run_files(_decompress_file, jobs_, jobs, force, options, on_result)
+
+
+def enhance_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, force: bool = False,
+                  on_result: Callable[[FileResult], None] | None = None,
+                  **options: Any) -> list[FileResult]:
+    """Enhance each ``FileJob`` (a JPEG to an image file, format from its extension) with
+    :func:`hybridcodec.enhance.enhance_jpeg_ex` options, on ``jobs`` processes."""
+    return _run_files(_enhance_file, jobs_, jobs, force, options, on_result)

@@ -27,7 +27,7 @@ from typing import Optional
 import typer
 
 from .cli_train import distill, train
-from .cli_files import expand_inputs, run_batch, single as one_or_many
+from .cli_files import about, run_batch, single as one_or_many
 from . import standard
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, one_line
 
@@ -219,45 +219,39 @@ def enhance(
         "best", help="best (the full network) or fast (its distilled student, where installed)."),
     project: bool = typer.Option(True, help="Project into the file's quantisation intervals."),
     fmt: str = typer.Option("png", "--format", help="Extension for outputs in a folder."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files at once (default: every core)."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing outputs."),
 ) -> None:
     """Remove JPEG artifacts with no re-encode; the quality is read from each file.
-    Example: hybridcodec enhance photos/*.jpg -o enhanced/"""
-    from tqdm import tqdm
-
+    Examples: hybridcodec enhance photo.jpg -o photo.png;
+    hybridcodec enhance photos/*.jpg -o enhanced/ --jobs 2"""
     from .enhance import enhance_jpeg_ex
     from .imageio import encode_image_file, write_image
 
-    files = expand_inputs(inputs)
-    if not files:
-        _fail("no input files")
-    many = len(files) > 1 or Path(output).is_dir()
-    if many and output == "-":
-        _fail("several inputs need an output folder, not -")
-    if many:
-        try:
-            Path(output).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            _fail(f"cannot create the output folder {output}: {exc.strerror}")
-    failed = 0
-    for f in tqdm(files, disable=len(files) < 2, unit="img", file=sys.stderr):
-        try:
-            res = enhance_jpeg_ex(_read_input(f), model=model, project=project, profile=profile,
-                                  max_pixels=max_pixels or None)
+    options = dict(model=model, project=project, profile=profile, max_pixels=max_pixels or None)
+    try:
+        one = one_or_many(inputs, output)
+        if one is None:
             if output == "-":
-                _write_output("-", encode_image_file(res.image, "PNG",
-                                                     icc_profile=res.icc_profile), [f], force)
-                continue
-            dest = Path(output) / f"{Path(f).stem}.{fmt.lstrip('.')}" if many else Path(output)
-            if f != "-" and Path(f).resolve() == dest.resolve():
-                raise HybridCodecError(f"output {dest} is the input; refusing to overwrite it")
-            write_image(dest, res.image, force=force, icc_profile=res.icc_profile)
-        except HybridCodecError as exc:
-            failed += 1
-            typer.echo(f"hybridcodec: error: {f}: {exc}", err=True)
-    if failed:
-        raise typer.Exit(2)
+                raise HybridCodecError("several inputs need an output folder, not -")
+            run_batch("enhance", inputs, output, "." + fmt.lstrip("."), jobs, force, options)
+            return
+        src, dest = one
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", HybridCodecWarning)
+            res = enhance_jpeg_ex(_read_input(src), **options)
+        for w in caught:
+            typer.echo(f"hybridcodec: warning: {about(src, str(w.message))}", err=True)
+        if dest == "-":
+            _write_output("-", encode_image_file(res.image, "PNG", icc_profile=res.icc_profile),
+                          [src], force)
+            return
+        if src != "-" and Path(src).resolve() == Path(dest).resolve():
+            raise HybridCodecError(f"output {dest} is the input; refusing to overwrite it")
+        write_image(dest, res.image, force=force, icc_profile=res.icc_profile)
+    except HybridCodecError as exc:
+        _fail(about(inputs[0], str(exc)) if len(inputs) == 1 else str(exc))
 
 
 @app.command()

@@ -10,7 +10,12 @@ import typer
 
 from .errors import HybridCodecError
 
-__all__ = ["expand_inputs", "single", "run_batch"]
+__all__ = ["expand_inputs", "single", "run_batch", "about"]
+
+
+def about(name: str, message: str) -> str:
+    """``name: message``, unless the message names it already (no "x: cannot read x")."""
+    return message if name in message else f"{name}: {message}"
 
 
 def expand_inputs(inputs: list[str], exts: tuple[str, ...] | None = None) -> list[str]:
@@ -60,16 +65,19 @@ def run_batch(kind: str, inputs: list[str], output: str, suffix: str, jobs: int,
 
     from .standard import EXTENSIONS
 
-    files = expand_inputs(inputs, tuple(EXTENSIONS) if kind == "decompress" else None)
+    exts = {"decompress": tuple(EXTENSIONS), "enhance": (".jpg", ".jpeg", ".jpe", ".jfif")}
+    files = expand_inputs(inputs, exts.get(kind))
     if not files:
         raise HybridCodecError("no input files")
     if "-" in files:
         raise HybridCodecError("- (stdin) cannot be one of several inputs")
     plan = batch.plan_outputs(files, output, suffix)
-    run = batch.compress_files if kind == "compress" else batch.decompress_files
-    with tqdm(total=len(plan), unit="img", file=sys.stderr, disable=len(plan) < 2) as bar:
+    run = {"compress": batch.compress_files, "decompress": batch.decompress_files,
+           "enhance": batch.enhance_files}[kind]
+    with tqdm(total=len(plan), unit="img", file=sys.stderr,
+              disable=len(plan) < 2 or not sys.stderr.isatty()) as bar:
         def report(r: batch.FileResult) -> None:
-            bar.write(r.line if r.ok else f"hybridcodec: error: {r.job.source}: {r.line}",
+            bar.write(r.line if r.ok else f"hybridcodec: error: {about(r.job.source, r.line)}",
                       file=sys.stderr)
             bar.update(1)
 

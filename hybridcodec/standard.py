@@ -57,7 +57,13 @@ def check_output_name(path: str, kind: str | None = None) -> str:
     (issue 23: ``compress x.png y.webp`` wrote .hyc bytes into y.webp)."""
     import os
 
-    if path == "-":
+    import stat
+
+    try:
+        stream = stat.S_ISFIFO(os.stat(path).st_mode) or stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        stream = False
+    if path == "-" or stream:  # stdout, /dev/stdout, a named pipe: no name to check
         return kind or "hyc"
     ext = os.path.splitext(path)[1].lower()
     if ext not in EXTENSIONS:

@@ -174,3 +174,22 @@ def test_bad_environment_and_values_are_refused_in_one_line(png, tmp_path):
 def test_help_and_bare_command_exit_0():
     assert run("--help").returncode == 0 and run().returncode == 0
     assert b"Examples" in run("compress", "--help").stdout
+
+
+def test_enhance_many_files_with_jobs_and_plain_messages(tmp_path):
+    """Issue 23: enhance had no --jobs, and said "x.jpg: cannot read x.jpg: ..."."""
+    import imagecodecs
+
+    for i in range(2):
+        (tmp_path / f"p{i}.jpg").write_bytes(imagecodecs.jpeg8_encode(make_image(24, 32, seed=i),
+                                                                      level=30))
+    out = tmp_path / "out"
+    r = run("enhance", tmp_path / "p0.jpg", tmp_path / "p1.jpg", tmp_path / "nosuch.jpg",
+            "-o", out, "--jobs", "2")
+    assert r.returncode == 2
+    assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png"]
+    err = r.stderr.decode()
+    line = next(line for line in err.splitlines() if "nosuch" in line)
+    assert line.count("nosuch.jpg") == 1
+    r = run("enhance", tmp_path / "nosuch.jpg", "-o", tmp_path / "x.png")
+    assert r.returncode == 2 and r.stderr.decode().count("nosuch.jpg") == 1
