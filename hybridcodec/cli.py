@@ -27,7 +27,7 @@ from typing import Optional
 import typer
 
 from .cli_train import distill, train
-from .cli_files import about, run_batch, single as one_or_many
+from .cli_files import about, run_batch, single as one_or_many, status
 from . import standard
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, one_line
 
@@ -61,8 +61,12 @@ def _write_output(path: str, data: bytes, inputs: list[str], force: bool) -> Non
     from .imageio import atomic_write
 
     if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except OSError as exc:  # a full disk, a closed pipe: one line, not "internal error"
+            raise HybridCodecError(f"cannot write to standard output: "
+                                   f"{exc.strerror or one_line(exc)}") from None
         return
     out = Path(path).resolve()
     for i in inputs:
@@ -147,8 +151,8 @@ def compress(
         input, output = one
         image, meta = read_image_meta(_read_input(input), name="stdin" if input == "-" else input,
                                       max_pixels=max_pixels or None)
-        say = (lambda s: typer.echo(s, err=True)) if verbose else None
-        res = codec.encode_ex(image, progress=say, metadata=meta, **options)
+        with status(verbose, input) as say:
+            res = codec.encode_ex(image, progress=say, metadata=meta, **options)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
             typer.echo(json.dumps(res.decision), err=True)
@@ -192,8 +196,7 @@ def decompress(
                       dict(model=model, max_pixels=max_pixels or None, strict=strict))
             return
         input, output = one
-        say = (lambda s: typer.echo(s, err=True)) if verbose else None
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, status(verbose, input) as say:
             warnings.simplefilter("always", HybridCodecWarning)
             image = codec.decode(_read_input(input), model=model, max_pixels=max_pixels or None,
                                  progress=say, strict=strict)
@@ -238,9 +241,9 @@ def enhance(
             run_batch("enhance", inputs, output, "." + fmt.lstrip("."), jobs, force, options)
             return
         src, dest = one
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, status(False, src) as say:
             warnings.simplefilter("always", HybridCodecWarning)
-            res = enhance_jpeg_ex(_read_input(src), **options)
+            res = enhance_jpeg_ex(_read_input(src), progress=say, **options)
         for w in caught:
             typer.echo(f"hybridcodec: warning: {about(src, str(w.message))}", err=True)
         if dest == "-":

@@ -10,7 +10,33 @@ import typer
 
 from .errors import HybridCodecError
 
-__all__ = ["expand_inputs", "single", "run_batch", "about"]
+__all__ = ["expand_inputs", "single", "run_batch", "about", "status"]
+
+
+class status:
+    """A one-line live status on a terminal for a single long file (tile progress of the
+    networks, the rate search), with the elapsed time; nothing when stderr is not a terminal or
+    when ``verbose`` lines are printed instead. Use as ``with status(verbose) as say:`` and pass
+    ``say`` as the library's ``progress``."""
+
+    def __init__(self, verbose: bool, label: str = "") -> None:
+        self.verbose, self.label, self.bar = verbose, label, None
+
+    def __enter__(self):
+        if self.verbose:
+            return lambda s: typer.echo(s, err=True)
+        if not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=None, file=sys.stderr, bar_format="{desc} [{elapsed}]",
+                        desc=self.label, leave=False)
+        return lambda s: (self.bar.set_description_str(f"{self.label} {s}".strip()),
+                          self.bar.refresh())
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def about(name: str, message: str) -> str:

@@ -193,3 +193,11 @@ def test_enhance_many_files_with_jobs_and_plain_messages(tmp_path):
     assert line.count("nosuch.jpg") == 1
     r = run("enhance", tmp_path / "nosuch.jpg", "-o", tmp_path / "x.png")
     assert r.returncode == 2 and r.stderr.decode().count("nosuch.jpg") == 1
+
+
+def test_a_full_disk_on_stdout_is_a_plain_error(png):
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([*CMD, "compress", str(png), "-", "--quality", "40"], stdout=full,
+                           stderr=subprocess.PIPE)
+    assert r.returncode == 2 and b"internal error" not in r.stderr
+    assert b"standard output" in r.stderr
