@@ -18,7 +18,7 @@ JPEG_V2_ARGS = --base jpeg --budget $(JPEG_V2_BUDGET) --patch 64 --batch 16 --th
 GPU_SLICE ?= 480
 K ?= 1
 
-.PHONY: help venv demo test wheel-check bench speed export train train-full distill jpeg-v2 decoders big-images ablation \
+.PHONY: help venv demo test wheel-check lane bench speed export train train-full distill jpeg-v2 decoders big-images ablation \
   recipe keep-training gpu-pack train-gpu clean
 
 help: ## List the targets
@@ -109,6 +109,19 @@ big-images: $(STAMP) ## Issue 12: seconds/MP and peak memory at 1, 12, 100 MP an
 ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/without each module
 	$(BIN)/python experiments/module_ablation.py $(DATA)/train $(DATA)/kodak --base jpeg \
 	  --budget 480 --init hyc-jpeg-v1 --lr 2e-4 --jobs 2 --threads 1 --variants none,hf,fem,deform
+
+# Issue 22: the training lane (experiments/lane.py), in a worktree of its own so that edits never
+# touch a running run; its checkpoints are copied to experiments/lane/ (committed before a stop)
+LANE_DIR ?= ../lane
+LANE_BUDGET ?= hyc-jpeg-full-v2=2700 hyc-jpeg-full-fast-v2=1200 hyc-jpeg2000-full-v2=1500
+lane: $(STAMP) ## Issue 22: the training lane in $(LANE_DIR), niced, resumed, checkpoints to experiments/lane
+	test -d $(LANE_DIR) || git worktree add --detach $(LANE_DIR) HEAD
+	test -e $(LANE_DIR)/.venv || ln -s $(CURDIR)/.venv $(LANE_DIR)/.venv
+	mkdir -p $(LANE_DIR)/runs
+	cd $(LANE_DIR) && nohup nice -n 19 .venv/bin/python experiments/lane.py --data \
+	  $(abspath $(DATA))/train $(abspath $(DATA))/train-extra/bsd100 $(abspath $(DATA))/train-extra/sunhays80 \
+	  --budget $(LANE_BUDGET) --save $(CURDIR)/experiments/lane --restore $(CURDIR)/experiments/lane \
+	  >> runs/lane.log 2>&1 &
 
 MODELS ?= hyc-jpeg2000-full-v1
 KEEP_BUDGET ?= 3600

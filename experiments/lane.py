@@ -4,10 +4,9 @@ The networks users meet most continue training, one run at a time on both cores 
 channels-last, crops coded ahead by a worker process: ``hybridcodec train``'s defaults since
 issue 22), niced, from a separate worktree so that edits never touch a running run:
 
-    git worktree add ../lane HEAD && cd ../lane && ln -s ../main/.venv .venv
-    nohup nice -n 19 .venv/bin/python experiments/lane.py --data ../shared/data/train \\
-        ../shared/data/train-extra/bsd100 ../shared/data/train-extra/sunhays80 \\
-        --budget hyc-jpeg-full-v2=3000 hyc-jpeg-full-fast-v2=1500 > runs/lane.log 2>&1 &
+    make lane LANE_BUDGET="hyc-jpeg-full-v3=3000 hyc-jpeg-full-fast-v3=1500"
+    # = git worktree add ../lane HEAD; cd ../lane; nohup nice -n 19 python experiments/lane.py
+    #   --data ../shared/data/train ... --budget ... --save/--restore ../main/experiments/lane
 
 Each model's run is ``runs/lane/<next version>`` (``hyc-jpeg-full-v2`` -> ``-v3``), started with
 ``--init <model>``; run the same command again and an unfinished run resumes from its checkpoint
@@ -31,19 +30,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: the architecture of each lane's model (as the manifest records it) and its fine-tuning rate
 ARCH = {
-    "hyc-jpeg-full-v2": ["--base", "jpeg", "--rec-depth", "12", "--rec-width", "64",
-                         "--lr", "0.0002"],
-    "hyc-jpeg-full-fast-v2": ["--base", "jpeg", "--rec-depth", "6", "--rec-width", "32",
-                              "--lr", "0.0003"],
-    "hyc-jpeg2000-full-v2": ["--base", "jpeg2000", "--rec-depth", "6", "--rec-width", "32",
-                             "--lr", "0.0003"],
+    "hyc-jpeg-full": ["--base", "jpeg", "--rec-depth", "12", "--rec-width", "64",
+                      "--lr", "0.0002", "--pool-refresh", "4"],
+    "hyc-jpeg-full-fast": ["--base", "jpeg", "--rec-depth", "6", "--rec-width", "32",
+                           "--lr", "0.0003", "--pool-refresh", "1"],
+    "hyc-jpeg2000-full": ["--base", "jpeg2000", "--rec-depth", "6", "--rec-width", "32",
+                          "--lr", "0.0003", "--pool-refresh", "1"],
 }
 #: full-resolution networks on the 2x2 space-to-depth image, the recipe of issue 13
-#: (experiments/results/recipe_summary.csv) and issue 22's bigger pool coded ahead
+#: (experiments/results/recipe_summary.csv) and issue 22's bigger pool coded ahead (re-coded per
+#: step: 4 for the 12 x 64 network, 1 for the 6 x 32 ones, experiments/results/train_speed.csv)
 COMMON = ["--mode", "full", "--s2d", "2", "--com-width", "0", "--rounds", "0", "--patch", "64",
           "--batch", "16", "--pipeline", "whole", "--loss", "db", "--ema", "0.999",
           "--val-images", "8", "--val-every", "300", "--log-every", "100", "--clock", "wall",
-          "--threads", "2", "--precision", "bf16", "--pool-size", "1000", "--pool-refresh", "4",
+          "--threads", "2", "--precision", "bf16", "--pool-size", "1000",
           "--jpeg-encoders", "jpegli,mozjpeg,turbo", "--decoder", "jpegli"]
 
 
@@ -52,19 +52,34 @@ def next_name(name: str) -> str:
     return f"{m.group(1)}{int(m.group(2)) + 1}" if m else f"{name}-v2"
 
 
+def family(model: str) -> str:
+    return re.sub(r"-v\d+$", "", model)
+
+
 def command(model: str, budget: float, data: list[str], runs: Path) -> tuple[str, list[str]]:
-    if model not in ARCH:
+    """The run that continues ``model``: a registered name, or an earlier lane run's final
+    weights (``runs/<model>/<model>.pt``) when that version was not registered."""
+    if family(model) not in ARCH:
         raise SystemExit(f"{model}: not a lane model ({', '.join(ARCH)})")
+    sys.path.insert(0, str(ROOT))
+    from hybridcodec.models import manifest
+
+    init = model
+    if model not in manifest().get("models", {}):
+        init = str(runs / model / f"{model}.pt")
+        if not Path(init).exists():
+            raise SystemExit(f"{model} is neither registered nor a finished lane run ({init})")
     new = next_name(model)
     return new, [sys.executable, "-m", "hybridcodec", "train", *data, "--name", new,
-                 "--init", model, "--out", str(runs / new), "--budget", str(budget),
-                 *ARCH[model], *COMMON]
+                 "--init", init, "--out", str(runs / new), "--budget", str(budget),
+                 *ARCH[family(model)], *COMMON]
 
 
 def copy_runs(src: Path, dst: Path) -> None:
-    """checkpoint.pt, log.jsonl and command.txt of every run under ``src`` into ``dst``."""
+    """checkpoint.pt, the final weights, log.jsonl and command.txt of every run under ``src``
+    into ``dst``."""
     for run in sorted(p for p in src.glob("*") if p.is_dir()):
-        for f in ("checkpoint.pt", "log.jsonl", "command.txt"):
+        for f in ("checkpoint.pt", f"{run.name}.pt", "log.jsonl", "command.txt"):
             if (run / f).exists():
                 (dst / run.name).mkdir(parents=True, exist_ok=True)
                 tmp = dst / run.name / (f + ".tmp")
@@ -82,10 +97,10 @@ def main() -> None:
     p.add_argument("--restore", help="copy checkpoints and logs from here before starting")
     a = p.parse_args()
     runs = Path(a.runs)
-    if a.restore and Path(a.restore).is_dir():
-        for run in Path(a.restore).glob("*"):
-            if run.is_dir() and not (runs / run.name / "checkpoint.pt").exists():
-                copy_runs(Path(a.restore), runs)
+    if a.restore and Path(a.restore).is_dir():  # a new machine: the committed lane state
+        for run in sorted(p for p in Path(a.restore).glob("*") if p.is_dir()):
+            if not (runs / run.name / "checkpoint.pt").exists():
+                copy_runs(run.parent, runs)
                 break
     try:
         for item in a.budget:

@@ -37,13 +37,28 @@ FLAGS = {"data": None, "base": "--base", "name": "--name", "budget_s": "--budget
          "pipeline": "--pipeline", "crop_min": "--crop-min", "crop_max": "--crop-max",
          "loss": "--loss", "schedule": "--schedule", "ema": "--ema",
          "rate_weight": "--rate-weight", "batch_norm": None, "clock": "--clock", "val_images": "--val-images",
-         "device": "--device"}
+         "device": "--device", "precision": "--precision", "pool_size": "--pool-size",
+         "pool_refresh": "--pool-refresh"}
 
 
 DISTILL_FLAGS = {"data": None, "teacher": "--teacher", "name": "--name", "budget_s": "--budget",
                  "rec_depth": "--rec-depth", "rec_width": "--rec-width", "s2d": "--s2d",
                  "beta": "--beta", "patch": "--patch", "batch": "--batch", "lr": "--lr",
                  "threads": "--threads", "out": "--out", "seed": "--seed"}
+
+
+def chain_steps(models: dict, name: str) -> int:
+    """Training steps a registered model has seen in all (issue 22: the manifest adds them up):
+    its ``steps_cumulative``, else its steps plus those of what it was fine-tuned from."""
+    total, seen = 0, set()
+    while name in models and name not in seen:
+        seen.add(name)
+        entry = models[name]
+        if "steps_cumulative" in entry:
+            return total + int(entry["steps_cumulative"])
+        total += int(entry.get("steps") or 0)
+        name = entry.get("fine_tuned_from", "")
+    return total
 
 
 def command(cfg: dict, distilled: bool = False) -> str:
@@ -222,14 +237,16 @@ def main(argv: list[str]) -> None:
             "data": data_description(cfg, meta),
             "steps": meta["steps"],
             "train_seconds": meta["train_seconds"],
-            "device": meta.get("device", "cpu") + (" (2-core AVX2 CPU, 1 thread)"
-                                                   if meta.get("device", "cpu") == "cpu" else ""),
+            "device": meta.get("device", "cpu") + (
+                f" (2-core CPU, {cfg.get('threads') or 2} thread(s), "
+                f"{cfg.get('precision', 'fp32')})" if meta.get("device", "cpu") == "cpu" else ""),
             "validation_psnr_db": meta["val_psnr"],
             "validation_psnr_db_at_step_0": baseline_validation(cfg),
             **({"teacher": meta["teacher"]} if distilled else {}),
             **({"student": True} if student else {}),
             **({"fine_tuned_from": cfg["init"]} if cfg.get("init") else {}),
             **({"trained_as": meta["renamed_from"]} if meta.get("renamed_from") else {}),
+            "steps_cumulative": meta["steps"] + chain_steps(man["models"], cfg.get("init", "")),
             "train_seconds_cumulative": meta.get("train_seconds_cumulative") or round(
                 meta["train_seconds"] + init.get("train_seconds_cumulative",
                                                  init.get("train_seconds", 0)), 1),

@@ -4,12 +4,13 @@ For each shipped full-resolution architecture, in one run on this machine:
 
 * ``raw``: forward, backward and Adam step of RecCNN on one batch already in memory (batch 16,
   64 px patches, both cores), fp32 against bf16 autocast, NCHW against channels-last;
-* ``loop``: ``hybridcodec.training.train`` itself for ``--loop-seconds`` (the whole pipeline:
+* ``loop``: ``hybridcodec.training.train`` itself (channels-last) for ``--loop-seconds`` (the whole pipeline:
   coded pool, prefetch worker, db loss, EMA, logging), its ms per step from its own log between
   the first and the last record (the pool's first fill and the baseline validation excluded).
 
 Writes ``experiments/results/train_speed.csv`` (ms per step, k output pixels per second, and
-the loop's share of the raw bf16 rate).
+the loop's rate as a share of the raw rate: of bf16, and of its own precision). Run it on a quiet
+machine (pause the training lane: ``kill -STOP``), or the shares measure the other load.
 
     python experiments/train_speed.py ../shared/data/train --loop-seconds 60
 """
@@ -27,7 +28,9 @@ import torch
 from hybridcodec.networks import HybridNet, NetConfig
 from hybridcodec.training import TrainConfig, train
 
-ARCHS = {"12x64": (12, 64), "6x32": (6, 32)}
+#: architecture -> (depth, width, pool entries re-coded per step): a small network's step is short,
+#: so fewer crops are re-coded per step (the worker shares the two cores with the training)
+ARCHS = {"12x64": (12, 64, 4), "6x32": (6, 32, 1)}
 ANCHORS = (5.0, 10.0, 20.0, 35.0, 55.0, 75.0, 95.0)
 
 
@@ -57,13 +60,13 @@ def raw_step_ms(depth: int, width: int, bf16: bool, channels_last: bool, steps: 
 
 
 def loop_step_ms(data: str, depth: int, width: int, precision: str, seconds: float,
-                 base: str) -> tuple[float, int]:
+                 base: str, refresh: int) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(data=data, base=base, out=tmp, name="speed", com_width=0,
                           rec_depth=depth, rec_width=width, mode="full", s2d=2, rounds=0,
                           patch=64, batch=16, budget_s=seconds, loss="db", ema=0.999,
                           val_images=8, log_every=10, precision=precision, pool_size=1000,
-                          pool_refresh=4, checkpoint_every_s=1e9)
+                          pool_refresh=refresh, checkpoint_every_s=1e9)
         train(cfg)
         recs = [json.loads(line) for line in open(Path(tmp) / "log.jsonl")]
     steps = [r for r in recs if r["event"] == "step"]
@@ -79,12 +82,15 @@ def main() -> None:
     p.add_argument("data", nargs="+", help="training folders (never Kodak)")
     p.add_argument("--loop-seconds", type=float, default=60.0)
     p.add_argument("--raw-steps", type=int, default=40)
+    p.add_argument("--archs", nargs="*", help="only these (12x64, 6x32)")
     p.add_argument("--out", default="experiments/results/train_speed.csv")
     a = p.parse_args()
     data = ":".join(a.data)
     rows = []
     px = 16 * 64 * 64
-    for arch, (d, w) in ARCHS.items():
+    for arch, (d, w, refresh) in ARCHS.items():
+        if a.archs and arch not in a.archs:
+            continue
         raw = {}
         for prec in ("fp32", "bf16"):
             for cl in (False, True):
@@ -92,14 +98,17 @@ def main() -> None:
                 raw[(prec, cl)] = ms
                 rows.append({"arch": arch, "what": "raw", "precision": prec,
                              "channels_last": cl, "ms_per_step": round(ms, 1),
-                             "kpx_per_s": round(px / ms, 1), "share_of_raw_bf16": ""})
+                             "kpx_per_s": round(px / ms, 1), "share_of_raw_bf16": "",
+                             "share_of_raw_same_precision": ""})
                 print(rows[-1], flush=True)
         for prec in ("fp32", "bf16"):
-            ms, steps = loop_step_ms(data, d, w, prec, a.loop_seconds, "jpeg")
-            rows.append({"arch": arch, "what": f"loop ({steps} steps)", "precision": prec,
+            ms, steps = loop_step_ms(data, d, w, prec, a.loop_seconds, "jpeg", refresh)
+            rows.append({"arch": arch, "what": f"loop ({steps} steps, {refresh} re-coded/step)",
+                         "precision": prec,
                          "channels_last": True, "ms_per_step": round(ms, 1),
                          "kpx_per_s": round(px / ms, 1),
-                         "share_of_raw_bf16": round(raw[("bf16", True)] / ms, 3)})
+                         "share_of_raw_bf16": round(raw[("bf16", True)] / ms, 3),
+                         "share_of_raw_same_precision": round(raw[(prec, True)] / ms, 3)})
             print(rows[-1], flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", newline="") as fh:
