@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .errors import HybridCodecError
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["encode", "decode", "check", "info", "version", "enhance_jpeg", "enhance_to_pil",
            "encode_many", "decode_many", "HybridCodecError", "__version__"]
