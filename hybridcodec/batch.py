@@ -175,6 +175,7 @@ def _compress_file(job: FileJob, *, force: bool, options: dict) -> str:
 
 
 def _decompress_file(job: FileJob, *, force: bool, options: dict) -> str:
+    from .chatter import summary
     from .codec import decode
     from .imageio import write_image
 
@@ -183,16 +184,30 @@ def _decompress_file(job: FileJob, *, force: bool, options: dict) -> str:
         data = Path(job.source).read_bytes()
     except OSError as exc:
         raise HybridCodecError(f"cannot read {job.source}: {exc.strerror}") from None
-    with warnings.catch_warnings(record=True) as caught:
+    with _worker_chatter() as said, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", HybridCodecWarning)
         image = decode(data, **options)
     write_image(job.dest, image, force=force)
-    notes = "".join(f"; warning: {w.message}" for w in caught)
+    notes = "".join(f"; warning: {w.message}" for w in caught) + (
+        f"; warning: {summary(said)}" if said else "")
     return (f"{job.source} -> {job.dest}: {image.shape[1]}x{image.shape[0]} "
             f"({time.perf_counter() - t0:.2f} s){notes}")
 
 
+def _worker_chatter():
+    """The C decoders' stderr, captured in a batch worker process (one file at a time there);
+    nothing in the calling process, whose other threads may be decoding too."""
+    import contextlib
+    import multiprocessing
+
+    from .chatter import captured
+
+    return captured() if multiprocessing.parent_process() is not None else \
+        contextlib.nullcontext([])
+
+
 def _enhance_file(job: FileJob, *, force: bool, options: dict) -> str:
+    from .chatter import summary
     from .enhance import enhance_jpeg_ex
     from .imageio import write_image
 
@@ -201,11 +216,12 @@ def _enhance_file(job: FileJob, *, force: bool, options: dict) -> str:
         data = Path(job.source).read_bytes()
     except OSError as exc:
         raise HybridCodecError(f"cannot read {job.source}: {exc.strerror}") from None
-    with warnings.catch_warnings(record=True) as caught:
+    with _worker_chatter() as said, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", HybridCodecWarning)
         res = enhance_jpeg_ex(data, **options)
     write_image(job.dest, res.image, force=force, icc_profile=res.icc_profile)
-    notes = "".join(f"; warning: {w.message}" for w in caught)
+    notes = "".join(f"; warning: {w.message}" for w in caught) + (
+        f"; warning: {summary(said)}" if said else "")
     return (f"{job.source} -> {job.dest}: quality {res.quality:g}, model {res.model} "
             f"({time.perf_counter() - t0:.2f} s){notes}")
 

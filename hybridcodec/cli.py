@@ -27,6 +27,7 @@ from typing import Optional
 import typer
 
 from .cli_train import distill, train
+from .chatter import captured, summary
 from .cli_files import about, run_batch, single as one_or_many, status
 from . import standard
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, one_line
@@ -196,12 +197,14 @@ def decompress(
                       dict(model=model, max_pixels=max_pixels or None, strict=strict))
             return
         input, output = one
-        with warnings.catch_warnings(record=True) as caught, status(verbose, input) as say:
+        data = _read_input(input)
+        with captured() as said, warnings.catch_warnings(record=True) as caught, \
+                status(verbose, input) as say:
             warnings.simplefilter("always", HybridCodecWarning)
-            image = codec.decode(_read_input(input), model=model, max_pixels=max_pixels or None,
+            image = codec.decode(data, model=model, max_pixels=max_pixels or None,
                                  progress=say, strict=strict)
-        for w in caught:
-            typer.echo(f"hybridcodec: warning: {input}: {w.message}", err=True)
+        for msg in [*(str(w.message) for w in caught), *([summary(said)] if said else [])]:
+            typer.echo(f"hybridcodec: warning: {about(input, msg)}", err=True)
         if output == "-":
             _write_output(output, encode_image_file(image, "PNG"), [input], force)
         else:
@@ -241,11 +244,13 @@ def enhance(
             run_batch("enhance", inputs, output, "." + fmt.lstrip("."), jobs, force, options)
             return
         src, dest = one
-        with warnings.catch_warnings(record=True) as caught, status(False, src) as say:
+        data = _read_input(src)
+        with captured() as said, warnings.catch_warnings(record=True) as caught, \
+                status(False, src) as say:
             warnings.simplefilter("always", HybridCodecWarning)
-            res = enhance_jpeg_ex(_read_input(src), progress=say, **options)
-        for w in caught:
-            typer.echo(f"hybridcodec: warning: {about(src, str(w.message))}", err=True)
+            res = enhance_jpeg_ex(data, progress=say, **options)
+        for msg in [*(str(w.message) for w in caught), *([summary(said)] if said else [])]:
+            typer.echo(f"hybridcodec: warning: {about(src, msg)}", err=True)
         if dest == "-":
             _write_output("-", encode_image_file(res.image, "PNG", icc_profile=res.icc_profile),
                           [src], force)

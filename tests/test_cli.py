@@ -201,3 +201,17 @@ def test_a_full_disk_on_stdout_is_a_plain_error(png):
                            stderr=subprocess.PIPE)
     assert r.returncode == 2 and b"internal error" not in r.stderr
     assert b"standard output" in r.stderr
+
+
+def test_the_c_decoders_chatter_is_folded_into_one_warning(tmp_path):
+    """Issue 23: libjpeg's "Premature end of JPEG file" appeared beside our own lines."""
+    import imagecodecs
+
+    data = imagecodecs.jpeg8_encode(make_image(64, 64, seed=3), level=60)
+    bad = tmp_path / "cut.jpg"
+    bad.write_bytes(data[: len(data) * 2 // 3])
+    r = run("enhance", bad, "-o", tmp_path / "out.png")
+    assert r.returncode == 0 and (tmp_path / "out.png").exists()
+    lines = r.stderr.decode().strip().splitlines()
+    assert lines and all(line.startswith("hybridcodec: warning: ") for line in lines)
+    assert any("decoder reported" in line for line in lines)
