@@ -102,6 +102,22 @@ def test_corpus(path, tmp_path):
         _check(lambda d: enhance_jpeg(d, max_pixels=LIMIT), data, tmp_path, path.name)
 
 
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("hybrid-*")), ids=lambda p: p.name)
+def test_damaged_hybrid_files_in_the_corpus_are_never_a_silent_plain_decode(path):
+    """Issue 23: an overwritten signature byte gave the plain half-size image silently."""
+    import warnings
+
+    from hybridcodec.errors import HybridCodecWarning
+
+    data = path.read_bytes()
+    with pytest.raises(HybridCodecError):
+        hybridcodec.decode(data, strict=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HybridCodecWarning)
+        hybridcodec.decode(data)
+    assert caught, "decoded without a word"
+
+
 def test_mutated_jpegs(tmp_path):
     rng = np.random.default_rng(12)
     for k, seed in enumerate(_jpeg_seeds()):
