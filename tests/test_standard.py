@@ -24,6 +24,9 @@ from hybridcodec.weightcoding import encode_update
 
 from .conftest import make_image
 
+# tests that ask for compact-mode standard files on purpose: the viewers' half-size warning
+pytestmark = pytest.mark.filterwarnings("ignore:a compact-mode .* file holds a half-size image")
+
 IMG = make_image(64, 80, seed=7)
 CASES = [("jpeg", "jpeg", 50), ("jpeg2000", "jp2", 32), ("jpeg2000", "j2k", 32)]
 
