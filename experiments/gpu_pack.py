@@ -15,7 +15,6 @@ cannot reach any registry. This writes, under ``.gpu/`` (ignored by git):
         ../shared/data/train-extra/sunhays80 --shard 1
 """
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess

@@ -9,7 +9,6 @@ import argparse
 import csv
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 

@@ -145,7 +145,6 @@ class BaseCodec:
         q = self.check_quality(quality)
         image = np.array(image, dtype=np.uint8, order="C", copy=True)  # canonical strides
         self.check_size(*image.shape[:2])
-        lib = self._lib()
         try:
             if self.id == 1:
                 if subsampling not in SUBSAMPLINGS:

@@ -40,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .basecodecs import BaseCodec, get_base
 from .errors import HybridCodecError
