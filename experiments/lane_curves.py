@@ -57,10 +57,12 @@ def main() -> None:
     rows = []
     for run in sorted(p for p in lane.glob("*") if (p / "log.jsonl").exists()):
         start, s0, t0 = origin(run, models, lane)
+        el = 0.0
         for r in (json.loads(line) for line in open(run / "log.jsonl")):
+            el = r.get("elapsed_s", el)  # the final record has none: the last one's
             if "val_psnr" not in r:
                 continue
-            step, el = r.get("step", 0), r.get("elapsed_s", 0.0)
+            step = r.get("step", 0)
             rows.append({"lane": re.sub(r"-v\d+$", "", run.name), "run": run.name, "from": start,
                          "run_step": step, "run_seconds": el, "cumulative_steps": s0 + step,
                          "cumulative_seconds": round(t0 + el, 1),
