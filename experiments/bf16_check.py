@@ -13,12 +13,14 @@ five qualities. The bf16 network is then exported to ONNX and compared with torc
 from __future__ import annotations
 
 import argparse
-import csv
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from experiments.common import write_csv  # noqa: E402
 from hybridcodec.export import export_model
 from hybridcodec.models import load_model
 from hybridcodec.training import TrainConfig, train
@@ -55,11 +57,7 @@ def main() -> None:
                  **{k: round(rows[1][k] - rows[0][k], 4) for k in keys}})
     rows[-1]["onnx_max_diff_grey_levels"] = ""
     print(rows[-1], flush=True)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(a.out, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[1]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(a.out, rows)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,15 @@ projection) per encoder and quality.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from experiments.common import write_csv  # noqa: E402
 from hybridcodec.basecodecs import get_base
 from hybridcodec.enhance import enhance_jpeg_ex
 from hybridcodec.imageio import list_images, read_image
@@ -79,11 +81,7 @@ def main() -> None:
                 rows.append({"encoder": enc, "qf": qf, "decoder": Path(k).stem, "psnr": round(v, 4),
                              "gain_vs_jpegli_dec": round(v - base, 4), "images": len(files)})
     out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / f"lane_eval_{a.tag}.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(out / f"lane_eval_{a.tag}.csv", rows)
     summary = []
     ref = Path(a.models[0]).stem
     for m in a.models:
@@ -98,10 +96,7 @@ def main() -> None:
                         "s_per_image": round(float(np.mean(secs[m])), 3),
                         "images": len(files), "set": a.tag})
         print(summary[-1], flush=True)
-    with open(out / f"lane_eval_{a.tag}_summary.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(summary[0]))
-        w.writeheader()
-        w.writerows(summary)
+    write_csv(out / f"lane_eval_{a.tag}_summary.csv", summary)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,16 @@ machine (pause the training lane: ``kill -STOP``), or the shares measure the oth
 from __future__ import annotations
 
 import argparse
-import csv
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from experiments.common import write_csv  # noqa: E402
 from hybridcodec.networks import HybridNet, NetConfig
 from hybridcodec.training import TrainConfig, train
 
@@ -110,11 +112,7 @@ def main() -> None:
                          "share_of_raw_bf16": round(raw[("bf16", True)] / ms, 3),
                          "share_of_raw_same_precision": round(raw[(prec, True)] / ms, 3)})
             print(rows[-1], flush=True)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(a.out, "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        wr.writeheader()
-        wr.writerows(rows)
+    write_csv(a.out, rows)
 
 
 if __name__ == "__main__":

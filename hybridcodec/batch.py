@@ -174,22 +174,29 @@ def _compress_file(job: FileJob, *, force: bool, options: dict) -> str:
             f"quality {res.quality:g}, {res.mode} mode ({time.perf_counter() - t0:.2f} s)")
 
 
-def _decompress_file(job: FileJob, *, force: bool, options: dict) -> str:
+def _decoded(job: FileJob, decode_fn: Callable[[bytes], Any]) -> tuple[Any, str]:
+    """``decode_fn`` of the job's bytes, and its warnings as ``; warning: ...`` notes (the C
+    decoders' stderr lines among them, captured in worker processes)."""
     from .chatter import summary
-    from .codec import decode
-    from .imageio import write_image
 
-    t0 = time.perf_counter()
     try:
         data = Path(job.source).read_bytes()
     except OSError as exc:
         raise HybridCodecError(f"cannot read {job.source}: {exc.strerror}") from None
     with _worker_chatter() as said, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", HybridCodecWarning)
-        image = decode(data, **options)
+        out = decode_fn(data)
+    notes = [str(w.message) for w in caught] + ([summary(said)] if said else [])
+    return out, "".join(f"; warning: {n}" for n in notes)
+
+
+def _decompress_file(job: FileJob, *, force: bool, options: dict) -> str:
+    from .codec import decode
+    from .imageio import write_image
+
+    t0 = time.perf_counter()
+    image, notes = _decoded(job, lambda data: decode(data, **options))
     write_image(job.dest, image, force=force)
-    notes = "".join(f"; warning: {w.message}" for w in caught) + (
-        f"; warning: {summary(said)}" if said else "")
     return (f"{job.source} -> {job.dest}: {image.shape[1]}x{image.shape[0]} "
             f"({time.perf_counter() - t0:.2f} s){notes}")
 
@@ -207,21 +214,12 @@ def _worker_chatter():
 
 
 def _enhance_file(job: FileJob, *, force: bool, options: dict) -> str:
-    from .chatter import summary
     from .enhance import enhance_jpeg_ex
     from .imageio import write_image
 
     t0 = time.perf_counter()
-    try:
-        data = Path(job.source).read_bytes()
-    except OSError as exc:
-        raise HybridCodecError(f"cannot read {job.source}: {exc.strerror}") from None
-    with _worker_chatter() as said, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", HybridCodecWarning)
-        res = enhance_jpeg_ex(data, **options)
+    res, notes = _decoded(job, lambda data: enhance_jpeg_ex(data, **options))
     write_image(job.dest, res.image, force=force, icc_profile=res.icc_profile)
-    notes = "".join(f"; warning: {w.message}" for w in caught) + (
-        f"; warning: {summary(said)}" if said else "")
     return (f"{job.source} -> {job.dest}: quality {res.quality:g}, model {res.model} "
             f"({time.perf_counter() - t0:.2f} s){notes}")
 

@@ -58,6 +58,19 @@ def _read_input(path: str) -> bytes:
         raise HybridCodecError(f"cannot read {path}: {exc.strerror}") from exc
 
 
+def _decode_one(name: str, verbose: bool, fn):
+    """``fn(data, progress)`` on the bytes of ``name`` (``-``: stdin) with a status line on a
+    terminal; its warnings and the C decoders' stderr lines printed one line each."""
+    data = _read_input(name)
+    with captured() as said, warnings.catch_warnings(record=True) as caught, \
+            status(verbose, name) as say:
+        warnings.simplefilter("always", HybridCodecWarning)
+        out = fn(data, say)
+    for msg in [*(str(w.message) for w in caught), *([summary(said)] if said else [])]:
+        typer.echo(f"hybridcodec: warning: {about(name, msg)}", err=True)
+    return out
+
+
 def _write_output(path: str, data: bytes, inputs: list[str], force: bool) -> None:
     from .imageio import atomic_write
 
@@ -197,14 +210,8 @@ def decompress(
                       dict(model=model, max_pixels=max_pixels or None, strict=strict))
             return
         input, output = one
-        data = _read_input(input)
-        with captured() as said, warnings.catch_warnings(record=True) as caught, \
-                status(verbose, input) as say:
-            warnings.simplefilter("always", HybridCodecWarning)
-            image = codec.decode(data, model=model, max_pixels=max_pixels or None,
-                                 progress=say, strict=strict)
-        for msg in [*(str(w.message) for w in caught), *([summary(said)] if said else [])]:
-            typer.echo(f"hybridcodec: warning: {about(input, msg)}", err=True)
+        image = _decode_one(input, verbose, lambda data, say: codec.decode(
+            data, model=model, max_pixels=max_pixels or None, progress=say, strict=strict))
         if output == "-":
             _write_output(output, encode_image_file(image, "PNG"), [input], force)
         else:
@@ -244,13 +251,8 @@ def enhance(
             run_batch("enhance", inputs, output, "." + fmt.lstrip("."), jobs, force, options)
             return
         src, dest = one
-        data = _read_input(src)
-        with captured() as said, warnings.catch_warnings(record=True) as caught, \
-                status(False, src) as say:
-            warnings.simplefilter("always", HybridCodecWarning)
-            res = enhance_jpeg_ex(data, progress=say, **options)
-        for msg in [*(str(w.message) for w in caught), *([summary(said)] if said else [])]:
-            typer.echo(f"hybridcodec: warning: {about(src, msg)}", err=True)
+        res = _decode_one(src, False, lambda data, say: enhance_jpeg_ex(data, progress=say,
+                                                                        **options))
         if dest == "-":
             _write_output("-", encode_image_file(res.image, "PNG", icc_profile=res.icc_profile),
                           [src], force)
