@@ -20,9 +20,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from hybridcodec.adaptation import AdaptConfig, adapt, parameter_shapes  # noqa: E402
+from hybridcodec.training.adaptation import AdaptConfig, adapt, parameter_shapes  # noqa: E402
 from hybridcodec.basecodecs import get_base  # noqa: E402
-from hybridcodec.adaptation import to_tensor  # noqa: E402
+from hybridcodec.training.adaptation import to_tensor  # noqa: E402
 from hybridcodec.codec import Encoder, decode, encode_ex  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
 from hybridcodec.metrics import psnr  # noqa: E402

@@ -7,7 +7,7 @@ import csv, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hybridcodec.networks import HybridNet, NetConfig, macs_per_pixel
+from hybridcodec.nn.networks import HybridNet, NetConfig, macs_per_pixel
 
 CONFIGS = [(64, 20, 64), (64, 10, 48), (64, 8, 32), (64, 6, 32), (64, 10, 32)]
 rows = []

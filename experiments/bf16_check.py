@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from experiments.common import write_csv  # noqa: E402
-from hybridcodec.export import export_model
+from hybridcodec.nn.export import export_model
 from hybridcodec.models import load_model
-from hybridcodec.training import TrainConfig, train
+from hybridcodec.training.trainer import TrainConfig, train
 
 
 def main() -> None:

@@ -27,8 +27,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from hybridcodec.imageio import read_image  # noqa: E402
-from hybridcodec.trainingdata import split_files  # noqa: E402
-from hybridcodec.waifu2x import WAIFU2X_PACKAGE, find_waifu2x  # noqa: E402
+from hybridcodec.training.data import split_files  # noqa: E402
+from hybridcodec.nn.waifu2x import WAIFU2X_PACKAGE, find_waifu2x  # noqa: E402
 
 WHEELS = ["imagecodecs", "ajpegli", "constriction"]
 

@@ -31,7 +31,7 @@ from hybridcodec.basecodecs import get_base
 from hybridcodec.enhance import enhance_jpeg_ex
 from hybridcodec.imageio import list_images, read_image
 from hybridcodec.metrics import psnr
-from hybridcodec.trainingdata import split_files
+from hybridcodec.training.data import split_files
 
 QFS = (10, 30, 50, 70, 90)
 ENCODERS = ("turbo", "jpegli", "mozjpeg")

@@ -28,7 +28,7 @@ from hybridcodec import codec  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
 from hybridcodec.metrics import bd_psnr, bd_rate, psnr  # noqa: E402
 from hybridcodec.models import get_model  # noqa: E402
-from hybridcodec.trainingdata import split_files  # noqa: E402
+from hybridcodec.training.data import split_files  # noqa: E402
 
 SWEEP = {"jpeg": [5, 10, 20, 35, 55, 75], "jpeg2000": [22, 25, 28, 31, 34, 37]}
 

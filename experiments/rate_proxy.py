@@ -1,4 +1,4 @@
-"""How well the differentiable rate proxies (``hybridcodec/rateproxy.py``) follow the real file
+"""How well the differentiable rate proxies (``hybridcodec/training/rateproxy.py``) follow the real file
 sizes (issue 13, item 4): area-downsampled training photos (ComCNN's starting point) coded by
 each base codec over its quality range; real bits per full-resolution pixel against the proxy,
 a least-squares line through the origin and the correlation, per base.
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
-from hybridcodec.rateproxy import rate_proxy  # noqa: E402
+from hybridcodec.training.rateproxy import rate_proxy  # noqa: E402
 
 QUALITIES = {"jpeg": [5, 10, 20, 35, 55, 75, 95], "jpeg2000": [20, 25, 30, 35, 40, 45]}
 

@@ -22,9 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from hybridcodec.errors import HybridCodecError  # noqa: E402
-from hybridcodec.export import export_model  # noqa: E402
-from hybridcodec.models import load_model, save_model  # noqa: E402
-from hybridcodec.networks import macs_per_pixel  # noqa: E402
+from hybridcodec.nn.export import export_model  # noqa: E402
+from hybridcodec.models import load_model  # noqa: E402
+from hybridcodec.nn.modelfile import save_model  # noqa: E402
+from hybridcodec.netconfig import macs_per_pixel  # noqa: E402
 
 WEIGHTS = ROOT / "weights"
 RESULTS = ROOT / "experiments" / "results"

@@ -27,8 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from experiments.common import write_csv  # noqa: E402
-from hybridcodec.networks import HybridNet, NetConfig
-from hybridcodec.training import TrainConfig, train
+from hybridcodec.nn.networks import HybridNet, NetConfig
+from hybridcodec.training.trainer import TrainConfig, train
 
 #: architecture -> (depth, width, pool entries re-coded per step): a small network's step is short,
 #: so fewer crops are re-coded per step (the worker shares the two cores with the training)

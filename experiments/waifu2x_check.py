@@ -17,8 +17,8 @@ sys.path.insert(0, str(ROOT))
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.imageio import read_image  # noqa: E402
 from hybridcodec.metrics import psnr  # noqa: E402
-from hybridcodec.models import init_from  # noqa: E402
-from hybridcodec.networks import HybridNet, NetConfig  # noqa: E402
+from hybridcodec.training.warmstart import init_from  # noqa: E402
+from hybridcodec.nn.networks import HybridNet, NetConfig  # noqa: E402
 
 
 def to_u8(t: torch.Tensor) -> np.ndarray:

@@ -39,7 +39,7 @@ from .errors import HybridCodecError
 from .imageio import list_images, read_image
 from .metrics import bd_psnr, bd_rate, psnr, psnr_at_rate
 from .models import BASELINE, BASELINE_FULL, default_model_name, get_model
-from .networks import macs_per_pixel
+from .netconfig import macs_per_pixel
 
 __all__ = ["run_benchmark", "SWEEPS", "Series"]
 

@@ -91,8 +91,8 @@ def train(
 
     Data-parallel on N processes (gloo on CPU, NCCL on GPU; --batch is the global batch):
     torchrun --nproc_per_node 2 -m hybridcodec train ../shared/data/train --sparse-density 0.01"""
-    from .training import TrainConfig
-    from .training import train as run_train
+    from .training.trainer import TrainConfig
+    from .training.trainer import train as run_train
 
     cfg = TrainConfig(
         data=os.pathsep.join(data), base=base, out=out, name=name, budget_s=budget, steps=steps,
@@ -132,8 +132,8 @@ def distill(
 ) -> None:
     """Distil a fast decoder from a shipped model in three passes (Fu et al. 2024); resumes.
     Example: hybridcodec distill ../shared/data/train -t hyc-jpeg-v1 --budget 1800 --out runs/fast"""
-    from .distill import DistillConfig
-    from .distill import distill as run_distill
+    from .training.distill import DistillConfig
+    from .training.distill import distill as run_distill
 
     cfg = DistillConfig(data=os.pathsep.join(data), teacher=teacher, out=out, name=name,
                         rec_depth=rec_depth, rec_width=rec_width, s2d=s2d, beta=beta,

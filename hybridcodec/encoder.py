@@ -57,7 +57,7 @@ class Encoder:
     def x(self):
         """The padded image as a float torch tensor (1, 3, H, W): built on demand (adaptation's
         target), never kept, since at 100 megapixels it takes 1.2 GB."""
-        from .adaptation import to_tensor
+        from .training.adaptation import to_tensor
 
         return to_tensor(self.padded())
 

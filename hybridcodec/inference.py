@@ -152,7 +152,7 @@ def _torch_runner(model: Model, deltas: dict[int, np.ndarray] | None) -> Runner:
     net = model.net
     rec = net.rec
     if deltas:  # on a private copy: the cached model is shared by every thread
-        from .adaptation import with_update
+        from .training.adaptation import with_update
 
         rec = with_update(rec, deltas)
 

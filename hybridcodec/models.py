@@ -32,7 +32,7 @@ from .errors import HybridCodecError
 from .netconfig import NetConfig
 
 if TYPE_CHECKING:
-    from .networks import HybridNet
+    from .nn.networks import HybridNet
 
 __all__ = [
     "Model",
@@ -48,11 +48,8 @@ __all__ = [
     "get_model",
     "find_model",
     "default_model_name",
-    "save_model",
-    "init_from",
 ]
 
-FORMAT = "hybridcodec-model/1"
 BASELINE = "baseline"
 BASELINE_FULL = "baseline-full"  # built-in full-resolution baseline: the decoded base image as is
 #: the same with jpegli's JPEG decoder (for JPEG 2000 payloads identical to ``baseline-full``)
@@ -162,21 +159,6 @@ def manifest() -> dict:
         raise HybridCodecError(f"{path} is not valid JSON: {exc}") from exc
 
 
-def save_model(net: HybridNet, path: str | os.PathLike, *, name: str, base: str,
-               meta: dict | None = None) -> str:
-    """Write a model file; returns its SHA-256 (hex)."""
-    import torch
-
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    obj = {"format": FORMAT, "name": name, "base": base, "config": net.config.to_dict(),
-           "state_dict": state, "meta": meta or {}}
-    p = Path(path)
-    tmp = p.with_suffix(p.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, p)
-    return hashlib.sha256(p.read_bytes()).hexdigest()
-
-
 @dataclass(frozen=True)
 class _Loaded:
     name: str
@@ -187,23 +169,10 @@ class _Loaded:
 
 @functools.lru_cache(maxsize=8)
 def _load_file(path: str, sha: str) -> _Loaded:
-    import torch
+    from .nn.modelfile import read_model_file
 
-    from .networks import HybridNet
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - any unpickling failure: torch's message is many lines
-        raise HybridCodecError(f"{_short(path)} is not a hybridcodec model file") from None
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise HybridCodecError(f"{path} is not a hybridcodec model file ({FORMAT})")
-    net = HybridNet(NetConfig.from_dict(obj["config"]))
-    try:
-        net.load_state_dict(obj["state_dict"])
-    except RuntimeError as exc:
-        raise HybridCodecError(f"{path}: weights do not fit the configuration: {exc}") from exc
-    net.eval()
-    return _Loaded(obj["name"], obj["base"], net, obj.get("meta", {}))
+    name, base, net, meta = read_model_file(path, _short(path))
+    return _Loaded(name, base, net, meta)
 
 
 @functools.lru_cache(maxsize=32)
@@ -262,7 +231,7 @@ def _registered(name: str, entry: dict) -> Model:
 
 @functools.lru_cache(maxsize=4)
 def _builtin_net(config: NetConfig) -> HybridNet:
-    from .networks import HybridNet
+    from .nn.networks import HybridNet
 
     return HybridNet(config).eval()
 
@@ -335,32 +304,3 @@ def default_model_name(base: str, resolution: str = "compact", profile: str = "b
     if profile == "fast" and f"{key}-fast" in defaults:
         return defaults[f"{key}-fast"]
     return defaults.get(key, BASELINE if resolution == "compact" else BASELINE_FULL)
-
-
-def init_from(net: HybridNet, model: str) -> None:
-    """Copy a trained model's weights into ``net`` (fine-tuning, e.g. an ablation at equal budget
-    from a shipped model). ``net`` may add modules (they keep their identity initialisation);
-    every tensor of the model must find its counterpart of the same shape.
-    ``waifu2x:<noise>`` (noise 0-3) loads waifu2x's photo network into an ``upconv7`` RecCNN
-    (``waifu2x.py``); ComCNN keeps its initialisation."""
-    if model.startswith("waifu2x:"):
-        from .waifu2x import find_waifu2x, read_ncnn, upconv7_state_dict
-
-        if net.config.rec_arch != "upconv7":
-            raise HybridCodecError("--init waifu2x:N needs the upconv7 RecCNN (--rec-arch)")
-        try:
-            noise = int(model.split(":", 1)[1])
-        except ValueError:
-            raise HybridCodecError(f"--init {model}: give waifu2x:0 to waifu2x:3") from None
-        res = net.rec.load_state_dict(upconv7_state_dict(read_ncnn(*find_waifu2x(noise))),
-                                      strict=False)  # the gain units keep their start (1)
-        if res.unexpected_keys or any(not k.startswith("gains.") for k in res.missing_keys):
-            raise HybridCodecError("the waifu2x weights do not fit the upconv7 RecCNN")
-        return
-    src = get_model(model).net.state_dict()
-    dst = net.state_dict()
-    bad = [k for k, v in src.items() if k not in dst or dst[k].shape != v.shape]
-    if bad:
-        raise HybridCodecError(f"--init {model}: its architecture does not fit this network "
-                               f"({len(bad)} tensors differ, e.g. {bad[0]})")
-    net.load_state_dict(src, strict=False)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["NetConfig"]
+__all__ = ["NetConfig", "UPCONV7_WIDTHS", "macs_per_pixel"]
+
+#: hidden widths of waifu2x's upconv_7 (``nn.waifu2x.Upconv7``), fixed by its published weights
+UPCONV7_WIDTHS = (16, 32, 64, 128, 128, 256)
 
 
 @dataclass(frozen=True)
@@ -48,3 +51,23 @@ class NetConfig:
                 "feature_enh", "deform", "rec_arch")
         known = {k: d[k] for k in keys if k in d}
         return cls(anchors=tuple(float(a) for a in d.get("anchors", ())), **known)
+
+
+def macs_per_pixel(config: NetConfig) -> dict[str, float]:
+    """Multiply-accumulates per full-resolution pixel of each network (convolutions only)."""
+    c, d, w = config.com_width, config.rec_depth, config.rec_width
+    com = 0.0 if c == 0 or config.scale == 1 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
+    if com and config.deform:  # offsets, deformable taps (+ bilinear sampling), output conv
+        com += (9 * c * 18 + 9 * c * c + 4 * 9 * c + 9 * c * c) / 4
+    if config.rec_arch == "upconv7":  # at compact resolution: 4 output pixels per input pixel
+        ch = (3, *UPCONV7_WIDTHS)
+        conv = sum(9 * a * b for a, b in zip(ch[:-1], ch[1:]))
+        return {"comcnn": com, "reccnn": (conv + 16 * ch[-1] * 3) / 4}
+    p = 3 * config.s2d ** 2
+    rec = 0.0 if d == 0 else 9 * (p * w + (d - 2) * w * w + w * p) / config.s2d ** 2
+    if d and config.feature_enh:
+        mid = max(w // 4, 4)
+        rec += (2 * w * mid + 49 * 2) / config.s2d ** 2
+    if d and config.hf_width:
+        rec += 9 * (3 * config.hf_width + config.hf_width ** 2 + config.hf_width * 3)
+    return {"comcnn": com, "reccnn": rec}

@@ -201,7 +201,7 @@ def fit_compact(enc: Encoder, target: int, *, guess: float | None = None,
 def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, seconds: float,
                     say: Callable[[str], None]) -> tuple[bytes | None, dict | None, dict]:
     """Fine-tune at quality ``q``; returns (chunk payload, decoded deltas, stats)."""
-    from .adaptation import adapt, parameter_shapes, to_tensor
+    from .training.adaptation import adapt, parameter_shapes, to_tensor
 
     rec = enc.model.net.rec
     compact = to_tensor(enc.decoded_compact(q))

@@ -23,7 +23,7 @@ def file_with_update(model, img: np.ndarray, q: float = 20, *, subset: str = "ta
                      sigma: float = 0.01):
     """A JPEG .hyc file of ``img`` carrying a random weight-update of ``subset`` (N(0, sigma));
     returns (encoder, file bytes, update payload)."""
-    from hybridcodec.adaptation import select_parameters
+    from hybridcodec.training.adaptation import select_parameters
     from hybridcodec.basecodecs import get_base
     from hybridcodec.encoder import Encoder
     from hybridcodec.weightcoding import encode_update
@@ -67,8 +67,10 @@ def tiny_model(empty_weights):
 
     import torch
 
-    from hybridcodec.models import get_model, save_model
-    from hybridcodec.networks import HybridNet, NetConfig
+    from hybridcodec.models import get_model
+
+    from hybridcodec.nn.modelfile import save_model
+    from hybridcodec.nn.networks import HybridNet, NetConfig
 
     torch.manual_seed(0)
     net = HybridNet(NetConfig(4, 3, 8, True, (5.0, 95.0)))

@@ -9,12 +9,13 @@ import torch
 
 import hybridcodec
 from hybridcodec import HybridCodecError, container
-from hybridcodec.adaptation import AdaptConfig, adapt, select_parameters
-from hybridcodec.adaptation import to_tensor
+from hybridcodec.training.adaptation import AdaptConfig, adapt, select_parameters
+from hybridcodec.training.adaptation import to_tensor
 from hybridcodec.codec import Encoder, encode_ex, reconstruct
 from hybridcodec.basecodecs import get_base
-from hybridcodec.models import get_model, save_model
-from hybridcodec.networks import HybridNet, NetConfig, RecCNN
+from hybridcodec.models import get_model
+from hybridcodec.nn.modelfile import save_model
+from hybridcodec.nn.networks import HybridNet, NetConfig, RecCNN
 
 from .conftest import file_with_update, make_image
 

@@ -29,8 +29,8 @@ def test_benchmark_writes_table_csv_and_plot(tmp_path):
 def test_benchmark_auto_full_series_and_enhancement_table(tmp_path, empty_weights):
     import json
 
-    from hybridcodec.models import save_model
-    from hybridcodec.networks import HybridNet, NetConfig
+    from hybridcodec.nn.modelfile import save_model
+    from hybridcodec.nn.networks import HybridNet, NetConfig
 
     net = HybridNet(NetConfig(0, 3, 8, True, (5.0, 95.0), scale=1, s2d=2))
     save_model(net, empty_weights / "f.pt", name="tiny-full", base="jpeg")
@@ -65,8 +65,8 @@ def test_best_profile_series_repeat_the_fast_decision_exactly(tmp_path, empty_we
 
     import torch
 
-    from hybridcodec.models import save_model
-    from hybridcodec.networks import HybridNet, NetConfig
+    from hybridcodec.nn.modelfile import save_model
+    from hybridcodec.nn.networks import HybridNet, NetConfig
 
     torch.manual_seed(0)
     nets = {"c": HybridNet(NetConfig(4, 3, 8, True, (5.0, 95.0))),

@@ -8,11 +8,12 @@ import torch
 
 import hybridcodec
 from hybridcodec import HybridCodecError, container
-from hybridcodec.adaptation import AdaptConfig
+from hybridcodec.training.adaptation import AdaptConfig
 from hybridcodec.codec import encode_ex
 from hybridcodec.metrics import psnr
-from hybridcodec.models import default_model_name, get_model, save_model
-from hybridcodec.networks import HybridNet, NetConfig
+from hybridcodec.models import default_model_name, get_model
+from hybridcodec.nn.modelfile import save_model
+from hybridcodec.nn.networks import HybridNet, NetConfig
 
 from .conftest import make_image
 

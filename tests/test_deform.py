@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 
 from hybridcodec.codec import compact_image
-from hybridcodec.deform import DeformConv2d
+from hybridcodec.nn.deform import DeformConv2d
 from hybridcodec.models import Model
-from hybridcodec.networks import HybridNet, NetConfig, macs_per_pixel
+from hybridcodec.nn.networks import HybridNet, NetConfig, macs_per_pixel
 
 from .conftest import make_image
 

@@ -7,9 +7,10 @@ import torch
 
 import hybridcodec
 from hybridcodec import HybridCodecError
-from hybridcodec.distill import DistillConfig, distill
-from hybridcodec.models import load_model, save_model
-from hybridcodec.networks import HybridNet, NetConfig
+from hybridcodec.training.distill import DistillConfig, distill
+from hybridcodec.models import load_model
+from hybridcodec.nn.modelfile import save_model
+from hybridcodec.nn.networks import HybridNet, NetConfig
 
 from .conftest import make_image
 
@@ -70,9 +71,9 @@ def test_full_resolution_teacher_and_adaptation_of_the_student(photos, tmp_path)
     the fast students of both modes: the update lowers the error and the decoder applies it."""
     import numpy as np
 
-    from hybridcodec.adaptation import AdaptConfig, adapt
+    from hybridcodec.training.adaptation import AdaptConfig, adapt
     from hybridcodec.basecodecs import get_base
-    from hybridcodec.adaptation import to_tensor
+    from hybridcodec.training.adaptation import to_tensor
     from hybridcodec.codec import Encoder, encode_ex
     from hybridcodec.models import get_model
 

@@ -11,8 +11,8 @@ import torch
 import torch.multiprocessing as mp
 
 from hybridcodec import HybridCodecError
-from hybridcodec.distributed import SparseState
-from hybridcodec.training import TrainConfig, train
+from hybridcodec.training.distributed import SparseState
+from hybridcodec.training.trainer import TrainConfig, train
 
 
 
@@ -118,7 +118,7 @@ def test_sparse_state_checks_and_batch_split(photos, tmp_path):
 
 
 def test_packing_of_positions_and_values_is_exact():
-    from hybridcodec.distributed import _pack, _unpack
+    from hybridcodec.training.distributed import _pack, _unpack
 
     pos = torch.tensor([[0, 1, 32767, 32768, 65535]])
     vals = torch.tensor([[1.5, -2.25, 0.0, -1e-20, 3e30]]).to(torch.bfloat16)

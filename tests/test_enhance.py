@@ -14,8 +14,8 @@ from PIL import Image
 import hybridcodec
 from hybridcodec import HybridCodecError
 from hybridcodec.enhance import enhance_jpeg_ex
-from hybridcodec.models import save_model
-from hybridcodec.networks import HybridNet, NetConfig
+from hybridcodec.nn.modelfile import save_model
+from hybridcodec.nn.networks import HybridNet, NetConfig
 
 from .conftest import make_image
 

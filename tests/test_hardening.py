@@ -16,7 +16,7 @@ from PIL import Image
 
 import hybridcodec
 from hybridcodec import HybridCodecError, container
-from hybridcodec.adaptation import AdaptConfig
+from hybridcodec.training.adaptation import AdaptConfig
 from hybridcodec.basecodecs import get_base
 from hybridcodec.codec import encode_ex
 from hybridcodec.enhance import enhance_jpeg

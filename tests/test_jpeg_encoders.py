@@ -14,8 +14,9 @@ from hybridcodec.basecodecs import JPEG_ENCODERS, get_base, jpegli_distance
 from hybridcodec.codec import Encoder, encode_ex, reconstruct
 from hybridcodec.jpeginfo import parse_jpeg
 from hybridcodec.metrics import psnr
-from hybridcodec.models import get_model, save_model
-from hybridcodec.networks import HybridNet, NetConfig
+from hybridcodec.models import get_model
+from hybridcodec.nn.modelfile import save_model
+from hybridcodec.nn.networks import HybridNet, NetConfig
 
 from .conftest import make_image
 

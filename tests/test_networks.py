@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hybridcodec.networks import ComCNN, GainUnit, HybridNet, NetConfig, RecCNN, macs_per_pixel
+from hybridcodec.nn.networks import ComCNN, GainUnit, HybridNet, NetConfig, RecCNN, macs_per_pixel
 
 
 def test_gain_unit_exponential_interpolation():

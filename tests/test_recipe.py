@@ -9,9 +9,9 @@ import torch
 
 from hybridcodec import HybridCodecError
 from hybridcodec.basecodecs import get_base
-from hybridcodec.rateproxy import ijg_tables, j2k_rate_proxy, jpeg_rate_proxy
-from hybridcodec.recipe import EMA, QualityWeights, lr_scale, reconstruction_loss
-from hybridcodec.trainingdata import CodedPool, split_files
+from hybridcodec.training.rateproxy import ijg_tables, j2k_rate_proxy, jpeg_rate_proxy
+from hybridcodec.training.recipe import EMA, QualityWeights, lr_scale, reconstruction_loss
+from hybridcodec.training.data import CodedPool, split_files
 
 from .conftest import make_image
 
@@ -139,7 +139,7 @@ def test_rate_proxy_tracks_real_sizes():
 
 
 def test_training_with_a_rate_term_and_its_rules(photos, tmp_path):
-    from hybridcodec.training import TrainConfig, train
+    from hybridcodec.training.trainer import TrainConfig, train
 
     cfg = dict(data=str(photos), base="jpeg", out=str(tmp_path / "r"), name="t", com_width=4,
                rec_depth=3, rec_width=4, patch=16, batch=2, rounds=1, steps=6, val_images=1,
@@ -153,8 +153,8 @@ def test_training_with_a_rate_term_and_its_rules(photos, tmp_path):
 
 
 def test_validator_reports_the_gain_of_full_mode():
-    from hybridcodec.networks import HybridNet, NetConfig
-    from hybridcodec.validation import Validator
+    from hybridcodec.nn.networks import HybridNet, NetConfig
+    from hybridcodec.training.validation import Validator
 
     base = get_base("jpeg").with_encoder("turbo")
     crops = torch.from_numpy(make_image(32, 32)).permute(2, 0, 1)[None].float() / 255

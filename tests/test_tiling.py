@@ -8,7 +8,7 @@ import torch
 
 from hybridcodec.codec import COM_MARGIN, compact_image, reconstruct
 from hybridcodec.models import Model
-from hybridcodec.networks import HybridNet, NetConfig
+from hybridcodec.nn.networks import HybridNet, NetConfig
 from hybridcodec.tiling import run_tiled
 
 from .conftest import make_image

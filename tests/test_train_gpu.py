@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hybridcodec.waifu2x import Upconv7
+from hybridcodec.nn.waifu2x import Upconv7
 
 from .test_waifu2x import _write
 

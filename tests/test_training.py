@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hybridcodec.models import load_model
-from hybridcodec.training import TrainConfig, train
+from hybridcodec.training.trainer import TrainConfig, train
 
 from .conftest import make_image
 
@@ -85,8 +85,8 @@ def test_init_from_a_model_keeps_its_function_and_adds_identity_modules(photos, 
     import torch
 
     from hybridcodec.errors import HybridCodecError
-    from hybridcodec.models import init_from
-    from hybridcodec.networks import HybridNet
+    from hybridcodec.training.warmstart import init_from
+    from hybridcodec.nn.networks import HybridNet
 
     first = train(_cfg(photos, tmp_path / "a", steps=4))["weights"]
     plain = load_model(first).net.eval()

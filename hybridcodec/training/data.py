@@ -21,9 +21,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .basecodecs import BaseCodec
-from .errors import HybridCodecError
-from .imageio import list_images, read_image
+from ..basecodecs import BaseCodec
+from ..errors import HybridCodecError
+from ..imageio import list_images, read_image
 
 __all__ = ["sample_qualities", "codec_roundtrip_batch", "PatchSampler", "CodedPool",
            "split_files", "training_data", "encoder_set"]
@@ -203,7 +203,7 @@ def training_data(data: str, val_images: int, patch: int, seed: int,
 def encoder_set(base: BaseCodec, jpeg_encoders: str, decoder: str) -> list[BaseCodec]:
     """The base codec once per JPEG encoder of ``jpeg_encoders`` (comma-separated; JPEG 2000:
     itself); ``decoder`` is checked to be a JPEG decoder."""
-    from .basecodecs import JPEG_DECODERS
+    from ..basecodecs import JPEG_DECODERS
 
     if decoder not in JPEG_DECODERS:
         raise HybridCodecError(f"decoder must be one of {', '.join(JPEG_DECODERS)}")

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .basecodecs import BaseCodec
-from .networks import HybridNet
-from .trainingdata import codec_roundtrip_batch
+from ..basecodecs import BaseCodec
+from ..nn.networks import HybridNet
+from .data import codec_roundtrip_batch
 
 __all__ = ["validation_qualities", "validate", "Validator"]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import HybridCodecError
-from .models import Model
+from ..errors import HybridCodecError
+from ..models import Model
 
 __all__ = ["export_model", "OPSET"]
 
@@ -47,7 +47,7 @@ def _bicubic_as_conv(channels: int = 3):
     import torch
     import torch.nn.functional as F
 
-    from .inference import _EVEN, _ODD
+    from ..inference import _EVEN, _ODD
 
     taps = [np.r_[_EVEN, 0.0], np.r_[0.0, _ODD]]  # 5 taps around each input pixel
     k = np.stack([np.outer(taps[i], taps[j]) for i in (0, 1) for j in (0, 1)])  # (4, 5, 5)
@@ -80,7 +80,7 @@ def _max_diff(module, data: bytes, x, q: float) -> int:
     """Largest difference (grey levels) between torch and onnxruntime on ``x``."""
     import torch
 
-    from . import runtime
+    from .. import runtime
 
     sess = runtime._make_session(data, runtime.threads())
     with torch.no_grad():
@@ -96,7 +96,7 @@ def export_model(model: Model, folder: str | os.PathLike | None = None, *,
     shapes, the check's largest difference in grey levels at three qualities)."""
     import torch
 
-    from .inference import torch_geometry
+    from ..inference import torch_geometry
 
     if model.path is None:
         raise HybridCodecError("the built-in baselines have nothing to export")

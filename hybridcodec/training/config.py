@@ -11,13 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import HybridCodecError
-from .recipe import LOSSES, SCHEDULES
+from ..errors import HybridCodecError
 
-__all__ = ["TrainConfig", "PRECISIONS"]
+__all__ = ["TrainConfig", "PRECISIONS", "LOSSES", "SCHEDULES"]
 
 #: training arithmetic: fp32, or bfloat16 autocast with fp32 master weights
 PRECISIONS = ("fp32", "bf16")
+
+#: ``mse``; ``l1``; ``db``: MSE weighted per quality bin (equal weight in dB); ``l1+db``: L1 for
+#: the first half of the run, then ``db``
+LOSSES = ("mse", "l1", "db", "l1+db")
+
+#: ``cosine`` decay to 5 % over the run; ``constant``; ``step``: x0.1 for the last fifth
+SCHEDULES = ("cosine", "constant", "step")
 
 
 @dataclass

@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from .adaptconfig import AdaptConfig
-from .errors import HybridCodecError
-from .networks import RecCNN
+from ..adaptconfig import AdaptConfig
+from ..errors import HybridCodecError
+from ..nn.networks import RecCNN
 
 __all__ = ["AdaptConfig", "select_parameters", "adapt", "with_update", "parameter_shapes",
            "to_tensor"]

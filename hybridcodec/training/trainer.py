@@ -41,17 +41,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .basecodecs import BaseCodec, get_base
-from .errors import HybridCodecError
-from .models import init_from, save_model
+from ..basecodecs import BaseCodec, get_base
+from ..errors import HybridCodecError
+from ..nn.modelfile import save_model
+from .warmstart import init_from
 from .distributed import DistContext, SparseState, setup, shutdown, wrap_ddp
-from .networks import HybridNet, NetConfig
+from ..nn.networks import HybridNet, NetConfig
 from .prefetch import CodedFeed, RoundTrip
 from .rateproxy import rate_proxy
-from .trainconfig import TrainConfig
+from .config import TrainConfig
 from .recipe import (EMA, QualityWeights, lr_scale, phase_segments,
                      reconstruction_loss, segment_at)
-from .trainingdata import (CodedPool, codec_roundtrip_batch, encoder_set, sample_qualities,
+from .data import (CodedPool, codec_roundtrip_batch, encoder_set, sample_qualities,
                            split_files, training_data)
 from .validation import Validator, validate
 

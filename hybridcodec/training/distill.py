@@ -32,12 +32,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .basecodecs import get_base
-from .errors import HybridCodecError
-from .models import get_model, save_model
-from .networks import HybridNet, NetConfig
+from ..basecodecs import get_base
+from ..errors import HybridCodecError
+from ..models import get_model
+from ..nn.modelfile import save_model
+from ..nn.networks import HybridNet, NetConfig
 from .validation import validate
-from .trainingdata import codec_roundtrip_batch, sample_qualities, training_data
+from .data import codec_roundtrip_batch, sample_qualities, training_data
 
 __all__ = ["DistillConfig", "distill", "PASSES"]
 

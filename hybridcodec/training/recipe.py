@@ -20,16 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import HybridCodecError
+from ..errors import HybridCodecError
+from .config import LOSSES, SCHEDULES
 
 __all__ = ["LOSSES", "SCHEDULES", "QualityWeights", "reconstruction_loss", "EMA", "lr_scale",
            "phase_segments", "segment_at"]
 
-#: ``mse``; ``l1``; ``db``: MSE weighted per quality bin (equal weight in dB); ``l1+db``: L1 for
-#: the first half of the run, then ``db``
-LOSSES = ("mse", "l1", "db", "l1+db")
-#: ``cosine`` decay to 5 % over the run; ``constant``; ``step``: x0.1 for the last fifth
-SCHEDULES = ("cosine", "constant", "step")
 
 
 class QualityWeights:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import HybridCodecError
+from ..errors import HybridCodecError
 
 __all__ = ["rate_proxy", "jpeg_rate_proxy", "j2k_rate_proxy", "ijg_tables"]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HybridCodecError
+from ..errors import HybridCodecError
 
 __all__ = ["CodedFeed", "RoundTrip"]
 
@@ -40,8 +40,8 @@ class RoundTrip:
     subsampling: str = "420"
 
     def __call__(self, crop: np.ndarray, rng: random.Random) -> tuple[np.ndarray, float]:
-        from .basecodecs import get_base
-        from .trainingdata import encoder_set, sample_qualities
+        from ..basecodecs import get_base
+        from .data import encoder_set, sample_qualities
 
         base = get_base(self.base)
         codecs = encoder_set(base, self.encoders, self.decoder if base.id == 1 else "jpegli")
@@ -54,8 +54,8 @@ class RoundTrip:
 
 def _work(files: list[str], min_side: int, crop: tuple[int, int], coder: RoundTrip, seed: int,
           out: "mp.Queue", nice: int) -> None:  # pragma: no cover - runs in the child
-    from .imageio import read_image
-    from .trainingdata import CodedPool
+    from ..imageio import read_image
+    from .data import CodedPool
 
     if nice:
         os.nice(nice)

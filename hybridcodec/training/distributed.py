@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
-from .errors import HybridCodecError
+from ..errors import HybridCodecError
 
 __all__ = ["DistContext", "setup", "SparseState", "sparse_hook", "SEGMENT", "wrap_ddp"]
 

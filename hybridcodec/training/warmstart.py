@@ -1,0 +1,38 @@
+"""Starting a network from a trained model (fine-tuning from a shipped model, an ablation at
+equal budget, or waifu2x's published weights)."""
+
+from __future__ import annotations
+
+from ..errors import HybridCodecError
+from ..models import get_model
+from ..nn.networks import HybridNet
+from ..nn.waifu2x import find_waifu2x, read_ncnn, upconv7_state_dict
+
+__all__ = ["init_from"]
+
+
+def init_from(net: HybridNet, model: str) -> None:
+    """Copy a trained model's weights into ``net`` (fine-tuning, e.g. an ablation at equal budget
+    from a shipped model). ``net`` may add modules (they keep their identity initialisation);
+    every tensor of the model must find its counterpart of the same shape.
+    ``waifu2x:<noise>`` (noise 0-3) loads waifu2x's photo network into an ``upconv7`` RecCNN
+    (``waifu2x.py``); ComCNN keeps its initialisation."""
+    if model.startswith("waifu2x:"):
+        if net.config.rec_arch != "upconv7":
+            raise HybridCodecError("--init waifu2x:N needs the upconv7 RecCNN (--rec-arch)")
+        try:
+            noise = int(model.split(":", 1)[1])
+        except ValueError:
+            raise HybridCodecError(f"--init {model}: give waifu2x:0 to waifu2x:3") from None
+        res = net.rec.load_state_dict(upconv7_state_dict(read_ncnn(*find_waifu2x(noise))),
+                                      strict=False)  # the gain units keep their start (1)
+        if res.unexpected_keys or any(not k.startswith("gains.") for k in res.missing_keys):
+            raise HybridCodecError("the waifu2x weights do not fit the upconv7 RecCNN")
+        return
+    src = get_model(model).net.state_dict()
+    dst = net.state_dict()
+    bad = [k for k, v in src.items() if k not in dst or dst[k].shape != v.shape]
+    if bad:
+        raise HybridCodecError(f"--init {model}: its architecture does not fit this network "
+                               f"({len(bad)} tensors differ, e.g. {bad[0]})")
+    net.load_state_dict(src, strict=False)
