@@ -33,7 +33,7 @@ def main() -> None:
         for f in files:
             im = read_image(f, rgb=True)
             data = codec.encode(im, q)
-            out = codec.decode(data, decoder="jpegli" if codec.id == 1 else "turbo")
+            out = codec.decode(data, decoder=codec.decoder_for("jpegli"))
             ps.append(psnr(im, out))
             bs.append(8 * len(data) / (im.shape[0] * im.shape[1]))
         rows.append({"codec": name, "quality": q, "psnr_db": round(float(np.mean(ps)), 3),

@@ -42,7 +42,7 @@ def main() -> None:
             for q in qs:
                 bits = 8 * len(base.encode(s8, q))
                 tq = base.table_quality(q)
-                proxy = rate_proxy(base.id, small, torch.tensor([tq])).item()
+                proxy = rate_proxy(base.name, small, torch.tensor([tq])).item()
                 rows.append({"base": name, "image": f.name, "quality": q, "table_quality": tq,
                              "bpp": bits / (h * w), "proxy": proxy})
     summary = []

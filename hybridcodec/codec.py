@@ -195,7 +195,7 @@ def encode_ex(
         warnings.warn(f"a compact-mode {container} file holds a half-size image: viewers show "
                       f"it at half size, hybridcodec decodes it at full size",
                       HybridCodecWarning, stacklevel=3)
-    encs = [Encoder(img, codec, m, subsampling if codec.id == 1 else "420", progress)
+    encs = [Encoder(img, codec, m, codec.subsampling_for(subsampling), progress)
             for m in models]
     if metadata is not None and not isinstance(metadata, ImageMeta):
         raise HybridCodecError("metadata must be a hybridcodec.metadata.ImageMeta")

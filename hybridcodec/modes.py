@@ -44,7 +44,7 @@ def plain_twins(full: Encoder) -> dict[str, Encoder]:
     from .models import BASELINE_FULL, BASELINE_FULL_JPEGLI, get_model
 
     out = {"full-plain": full.twin(get_model(BASELINE_FULL))}
-    if full.base.id == 1:
+    if "jpegli" in full.base.decoders:
         out["full-plain-jpegli"] = full.twin(get_model(BASELINE_FULL_JPEGLI))
     return out
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
+from .cores import threads
 from .errors import HybridCodecError
 
 __all__ = ["available", "threads", "session", "session_with_update", "run"]
@@ -31,17 +31,6 @@ def available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("onnxruntime") is not None
-
-
-def threads() -> int:
-    """Intra-op threads per session: ``$HYBRIDCODEC_THREADS`` or the number of cores."""
-    value = os.environ.get("HYBRIDCODEC_THREADS", "").strip()
-    if value:
-        if not value.isdigit() or not 1 <= int(value) <= 4096:
-            raise HybridCodecError(f"HYBRIDCODEC_THREADS must be a whole number of threads "
-                                   f"from 1, got {value[:20]!r}")
-        return int(value)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _read_checked(path: str, sha256: str) -> bytes:

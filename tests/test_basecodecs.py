@@ -52,3 +52,25 @@ def test_garbage_payload_is_our_error():
         get_base("jpeg").decode(b"\xff\xd8garbage")
     with pytest.raises(HybridCodecError):
         get_base("jpeg2000").decode(b"\xffO\xffQ" + b"\x00" * 10)
+
+
+def test_a_class_per_codec_behind_one_interface():
+    from hybridcodec.basecodecs import BaseCodec, Jpeg2000Codec, JpegCodec, base_by_id, get_base
+
+    jpeg, j2k = get_base("jpeg"), get_base("jpeg2000")
+    assert isinstance(jpeg, JpegCodec) and isinstance(j2k, Jpeg2000Codec)
+    assert all(isinstance(c, BaseCodec) for c in (jpeg, j2k))
+    assert base_by_id(1) is BASE_CODECS["jpeg"] and base_by_id(2) is BASE_CODECS["jpeg2000"]
+    for bad in (0, 3, "1", None):
+        with pytest.raises(HybridCodecError, match="unknown base codec id"):
+            base_by_id(bad)
+    assert jpeg.decoder_for("jpegli") == "jpegli" and j2k.decoder_for("jpegli") == "turbo"
+    assert jpeg.subsampling_for("444") == "444" and j2k.subsampling_for("444") == "420"
+    assert [c.with_encoder(None) is c for c in (j2k,)] == [True]
+    assert [c.encoder for c in jpeg.encoders_for("turbo, jpegli")] == ["turbo", "jpegli"]
+    assert j2k.encoders_for("turbo,jpegli") == [j2k]
+    with pytest.raises(HybridCodecError, match="at least one"):
+        jpeg.encoders_for(" , ")
+    assert jpeg.quality_label(40) == "q40" and j2k.quality_label(32.5) == "32.5dB"
+    assert jpeg.file_facts(2, "jpegli", "444") == {"encoder": "turbo", "subsampling": "444"}
+    assert j2k.file_facts(3, "turbo", "420") == {"encoder": "openjpeg", "subsampling": "n/a"}

@@ -151,3 +151,18 @@ def test_the_readme_layout_names_every_module():
                      if p.name != "__init__.py" and "weights" not in p.parts
                      and str(p.relative_to(PKG.parent)) not in named)
     assert not missing, f"modules missing from the README's layout table: {missing}"
+
+
+def test_no_branch_on_a_base_codec_id():
+    """Issue 24 item 3: what differs between base codecs is a method of their class."""
+    found = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                ids = [s for s in sides if (isinstance(s, ast.Attribute) and s.attr == "id")
+                       or (isinstance(s, ast.Name) and s.id in ("base_id", "codec_id"))]
+                if ids and any(isinstance(s, ast.Constant) and isinstance(s.value, int)
+                               for s in sides):
+                    found.append(f"{name}:{node.lineno}")
+    assert not found, found

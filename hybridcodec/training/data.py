@@ -207,9 +207,4 @@ def encoder_set(base: BaseCodec, jpeg_encoders: str, decoder: str) -> list[BaseC
 
     if decoder not in JPEG_DECODERS:
         raise HybridCodecError(f"decoder must be one of {', '.join(JPEG_DECODERS)}")
-    if base.id != 1:
-        return [base]
-    names = [e.strip() for e in jpeg_encoders.split(",") if e.strip()]
-    if not names:
-        raise HybridCodecError("give at least one JPEG encoder")
-    return [base.with_encoder(e) for e in names]
+    return base.encoders_for(jpeg_encoders)

@@ -120,8 +120,7 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     base = get_base(teacher.base)
     # the student reads what its teacher reads, from every JPEG encoder (as in training)
     decoder = teacher.decoder
-    encoders = ([base.with_encoder(e) for e in ("jpegli", "mozjpeg", "turbo")]
-                if base.id == 1 and decoder == "jpegli" else [base])
+    encoders = (base.encoders_for("jpegli,mozjpeg,turbo") if decoder == "jpegli" else [base])
     tcfg = teacher.net.config
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -44,11 +44,11 @@ class RoundTrip:
         from .data import encoder_set, sample_qualities
 
         base = get_base(self.base)
-        codecs = encoder_set(base, self.encoders, self.decoder if base.id == 1 else "jpegli")
+        codecs = encoder_set(base, self.encoders, base.decoder_for(self.decoder))
         q = sample_qualities(base, 1, rng)[0]
         c = codecs[rng.randrange(len(codecs))]
         dec = c.decode(c.encode(crop, q, subsampling=self.subsampling),
-                       decoder=self.decoder if base.id == 1 else "turbo")
+                       decoder=base.decoder_for(self.decoder))
         return dec, c.table_quality(q, subsampling=self.subsampling)
 
 

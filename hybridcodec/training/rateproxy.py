@@ -113,10 +113,9 @@ def j2k_rate_proxy(x: torch.Tensor, quality_db: torch.Tensor, levels: int = 3) -
     return total / (4 * x.shape[-2] * x.shape[-1])
 
 
-def rate_proxy(base_id: int, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """:func:`jpeg_rate_proxy` (base id 1) or :func:`j2k_rate_proxy` (base id 2)."""
-    if base_id == 1:
-        return jpeg_rate_proxy(x, quality)
-    if base_id == 2:
-        return j2k_rate_proxy(x, quality)
-    raise HybridCodecError(f"no rate proxy for base codec id {base_id}")
+def rate_proxy(base: str, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """:func:`jpeg_rate_proxy` (base ``jpeg``) or :func:`j2k_rate_proxy` (``jpeg2000``)."""
+    proxies = {"jpeg": jpeg_rate_proxy, "jpeg2000": j2k_rate_proxy}
+    if base not in proxies:
+        raise HybridCodecError(f"no rate proxy for base codec {base!r}")
+    return proxies[base](x, quality)

@@ -97,7 +97,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
     name = cfg.name or f"hyc-{cfg.base}"
     ckpt_path, log_path = out / "checkpoint.pt", out / "log.jsonl"
 
-    decoder = cfg.decoder if base.id == 1 else "turbo"
+    decoder = base.decoder_for(cfg.decoder)
     sampler, val_t, val_files = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
     scale = 2 if cfg.mode == "compact" else 1
     pool = CodedPool(sampler.images, crop=(cfg.crop_min, cfg.crop_max), size=cfg.pool_size,
@@ -267,7 +267,7 @@ def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[B
                 y = net.rec(compact, qt)
             loss = reconstruction_loss(cfg.loss, y.float(), x, prog(), qt.tolist(), qweights)
             if cfg.rate_weight:  # distortion in units of each quality's mean, rate in ~bits/px
-                loss = loss + cfg.rate_weight * rate_proxy(base.id, compact, qt).mean()
+                loss = loss + cfg.rate_weight * rate_proxy(base.name, compact, qt).mean()
             for p in net.rec.parameters():
                 p.requires_grad_(True)
             opt, lr = opt_com, cfg.com_lr

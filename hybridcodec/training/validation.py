@@ -18,7 +18,7 @@ __all__ = ["validation_qualities", "validate", "Validator"]
 
 def validation_qualities(base: BaseCodec) -> tuple[float, ...]:
     """The qualities a run is validated at: JPEG QF 10, 20, 40, 70, 90; JPEG 2000 24 to 40 dB."""
-    return (10.0, 20.0, 40.0, 70.0, 90.0) if base.id == 1 else (24.0, 28.0, 32.0, 36.0, 40.0)
+    return base.validation_qualities
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -64,7 +64,7 @@ class Validator:
         res: dict[str, float] = {}
         plain = []
         full = net.config.scale == 1
-        key = (lambda q: f"q{q:g}") if self.base.id == 1 else (lambda q: f"{q:g}dB")
+        key = self.base.quality_label
         for q in self.qualities:
             qs = [q] * self.crops.shape[0]
             qt = torch.tensor([self.base.table_quality(q, subsampling=self.subsampling)] * len(qs),
