@@ -6,6 +6,8 @@ ComCNN makes a compact half-resolution image, the base codec codes it, RecCNN re
     >>> import hybridcodec
     >>> data = hybridcodec.encode(image, base="jpeg2000", bpp=0.25)
     >>> restored = hybridcodec.decode(data)
+    >>> opts = hybridcodec.EncodeOptions(base="jpeg", quality=40)  # checked once, reusable
+    >>> data = hybridcodec.encode(image, options=opts)
 
 Importing this package has no side effects; the Pillow plugin registers itself only when
 ``hybridcodec.pillow`` is imported (or ``register_hyc()`` is called). The functions are loaded
@@ -23,16 +25,20 @@ from .errors import HybridCodecError
 __version__ = "0.3.0"
 
 __all__ = ["encode", "decode", "check", "info", "version", "enhance_jpeg", "enhance_to_pil",
-           "encode_many", "decode_many", "HybridCodecError", "__version__"]
+           "encode_many", "decode_many", "EncodeOptions", "AdaptConfig", "HybridCodecError",
+           "__version__"]
 
 _LAZY = {"encode": "codec", "decode": "codec", "check": "codec", "info": "codec",
          "version": "codec", "enhance_jpeg": "enhance", "enhance_to_pil": "enhance",
-         "encode_many": "batch", "decode_many": "batch"}
+         "encode_many": "batch", "decode_many": "batch", "EncodeOptions": "options",
+         "AdaptConfig": "adaptconfig"}
 
 if TYPE_CHECKING:
+    from .adaptconfig import AdaptConfig
     from .batch import decode_many, encode_many
     from .codec import check, decode, encode, info, version
     from .enhance import enhance_jpeg, enhance_to_pil
+    from .options import EncodeOptions
 
 
 def __getattr__(name: str):

@@ -19,9 +19,12 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import HybridCodecError, HybridCodecWarning, one_line
+
+if TYPE_CHECKING:
+    from .options import EncodeOptions
 
 __all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "enhance_files", "FileJob",
            "FileResult",
@@ -95,10 +98,10 @@ def _collect(results: Iterator[tuple[int, bool, Any]], n: int, errors: str) -> l
     return out
 
 
-def _encode(image, **options):
+def _encode(image, *, options):
     from .codec import encode
 
-    return encode(image, **options)
+    return encode(image, options=options)
 
 
 def _decode(data, **options):
@@ -112,8 +115,12 @@ def encode_many(images: Sequence, /, *, jobs: int | None = None, errors: str = "
     """:func:`hybridcodec.encode` of every image (uint8 arrays) with the same keyword options,
     on ``jobs`` processes (default: every core). Returns the ``.hyc`` bytes in input order; with
     ``errors="return"`` a failed image gives a :class:`HybridCodecError` in its place instead of
-    raising the first failure once all have run."""
-    return _collect(map_jobs(_encode, images, jobs=jobs, **options), len(images), errors)
+    raising the first failure once all have run. The options are checked once, before any
+    worker starts (:class:`~hybridcodec.options.EncodeOptions`; ``options=`` takes one)."""
+    from .options import EncodeOptions
+
+    opts = EncodeOptions.of(options.pop("options", None), options)
+    return _collect(map_jobs(_encode, images, jobs=jobs, options=opts), len(images), errors)
 
 
 def decode_many(files: Sequence[bytes], /, *, jobs: int | None = None, errors: str = "raise",
@@ -162,13 +169,13 @@ def plan_outputs(sources: Sequence[str], output: str, suffix: str) -> list[FileJ
     return jobs
 
 
-def _compress_file(job: FileJob, *, force: bool, options: dict) -> str:
+def _compress_file(job: FileJob, *, force: bool, options: EncodeOptions) -> str:
     from .codec import encode_ex
     from .imageio import atomic_write, read_image_meta
 
     t0 = time.perf_counter()
-    image, meta = read_image_meta(job.source, max_pixels=options.get("max_pixels"))
-    res = encode_ex(image, metadata=meta, **options)
+    image, meta = read_image_meta(job.source, max_pixels=options.max_pixels)
+    res = encode_ex(image, options=options, metadata=meta)
     atomic_write(job.dest, res.data, force=force)
     return (f"{job.source} -> {job.dest}: {len(res.data)} bytes, {res.bpp:.4f} bpp, "
             f"quality {res.quality:g}, {res.mode} mode ({time.perf_counter() - t0:.2f} s)")
@@ -225,7 +232,7 @@ def _enhance_file(job: FileJob, *, force: bool, options: dict) -> str:
 
 
 def _run_files(fn: Callable, jobs_: Sequence[FileJob], jobs: int | None, force: bool,
-               options: dict, on_result: Callable[[FileResult], None] | None) -> list[FileResult]:
+               options: Any, on_result: Callable[[FileResult], None] | None) -> list[FileResult]:
     results: list[FileResult | None] = [None] * len(jobs_)
     for i, ok, value in map_jobs(fn, jobs_, jobs=jobs, force=force, options=options):
         results[i] = FileResult(jobs_[i], ok, value)
@@ -238,8 +245,12 @@ def compress_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, forc
                    on_result: Callable[[FileResult], None] | None = None,
                    **options: Any) -> list[FileResult]:
     """Compress each ``FileJob`` (image file to ``.hyc``) with :func:`hybridcodec.codec.encode_ex`
-    options, on ``jobs`` processes; ``on_result`` is called as each file finishes."""
-    return _run_files(_compress_file, jobs_, jobs, force, options, on_result)
+    options (an :class:`~hybridcodec.options.EncodeOptions` as ``options=``, or its fields),
+    checked once, on ``jobs`` processes; ``on_result`` is called as each file finishes."""
+    from .options import EncodeOptions
+
+    opts = EncodeOptions.of(options.pop("options", None), options)
+    return _run_files(_compress_file, jobs_, jobs, force, opts, on_result)
 
 
 def decompress_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, force: bool = False,

@@ -144,6 +144,7 @@ def compress(
     from . import codec
     from .adaptconfig import AdaptConfig
     from .imageio import read_image_meta
+    from .options import EncodeOptions
 
     try:
         given = {"subset": adapt_subset, "steps": adapt_steps, "seconds": adapt_seconds}
@@ -155,9 +156,10 @@ def compress(
             raise HybridCodecError(f"--container must be one of {', '.join(standard.CONTAINERS)}")
         kind = standard.check_output_name(one[1], container) if one else (container or "hyc")
         base = base or standard.BASE_OF.get(kind, "jpeg2000")
-        options = dict(base=base, quality=quality, bpp=bpp, size=size, mode=mode, profile=profile,
-                       model=model, subsampling=subsampling, adapt=cfg, jpeg_encoder=jpeg_encoder,
-                       max_pixels=max_pixels or None, container=kind)
+        options = EncodeOptions(base=base, quality=quality, bpp=bpp, size=size, mode=mode,
+                                profile=profile, model=model, subsampling=subsampling, adapt=cfg,
+                                jpeg_encoder=jpeg_encoder, max_pixels=max_pixels or None,
+                                container=kind)
         if one is None:
             suffix = {"hyc": ".hyc", "jpeg": ".jpg", "jp2": ".jp2", "j2k": ".j2k"}[kind]
             run_batch("compress", inputs, output, suffix, jobs, force, options)
@@ -166,7 +168,7 @@ def compress(
         image, meta = read_image_meta(_read_input(input), name="stdin" if input == "-" else input,
                                       max_pixels=max_pixels or None)
         with status(verbose, input) as say:
-            res = codec.encode_ex(image, progress=say, metadata=meta, **options)
+            res = codec.encode_ex(image, options=options, progress=say, metadata=meta)
         _write_output(output, res.data, [input], force)
         if verbose and res.decision:
             typer.echo(json.dumps(res.decision), err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -82,7 +83,7 @@ def single(inputs: list[str], output: str | None) -> tuple[str, str] | None:
 
 
 def run_batch(kind: str, inputs: list[str], output: str, suffix: str, jobs: int, force: bool,
-           options: dict) -> None:
+           options: Any) -> None:
     """Several files into the folder ``output``: one line per file, a progress bar, the rest
     still written when one fails (exit code 2 then)."""
     from tqdm import tqdm
@@ -107,7 +108,8 @@ def run_batch(kind: str, inputs: list[str], output: str, suffix: str, jobs: int,
                       file=sys.stderr)
             bar.update(1)
 
-        results = run(plan, jobs=jobs or None, force=force, on_result=report, **options)
+        kw = options if isinstance(options, dict) else {"options": options}  # EncodeOptions
+        results = run(plan, jobs=jobs or None, force=force, on_result=report, **kw)
     failed = sum(not r.ok for r in results)
     if failed:
         typer.echo(f"hybridcodec: {failed} of {len(results)} files failed", err=True)

@@ -6,92 +6,98 @@ from __future__ import annotations
 import json
 import os
 
+import dataclasses
+
 import typer
 
+from .training.config import TrainConfig
+
 __all__ = ["train", "distill"]
+
+#: the training options' defaults: TrainConfig's own (one source, issue 24)
+_D = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 
 def train(
     data: list[str] = typer.Argument(
         ..., help="Folder(s) of training photos (never the benchmark); the last photos of the "
                   "last folder are held out for validation."),
-    base: str = typer.Option("jpeg", "--base", "-b", help="Base codec: jpeg or jpeg2000."),
-    out: str = typer.Option("runs/train", help="Run folder: checkpoint.pt, log.jsonl, weights."),
-    name: str = typer.Option("", help="Model name (default hyc-<base>)."),
-    budget: float = typer.Option(0.0, help="Wall-clock budget in seconds (0: use --steps)."),
-    steps: int = typer.Option(2000, help="Total steps when no --budget is given."),
-    rounds: int = typer.Option(2, help="Alternating rounds of (a, b) before the final (a)."),
+    base: str = typer.Option(_D["base"], "--base", "-b", help="Base codec: jpeg or jpeg2000."),
+    out: str = typer.Option(_D["out"], help="Run folder: checkpoint.pt, log.jsonl, weights."),
+    name: str = typer.Option(_D["name"], help="Model name (default hyc-<base>)."),
+    budget: float = typer.Option(_D["budget_s"], help="Wall-clock budget in seconds (0: use --steps)."),
+    steps: int = typer.Option(_D["steps"], help="Total steps when no --budget is given."),
+    rounds: int = typer.Option(_D["rounds"], help="Alternating rounds of (a, b) before the final (a)."),
     mode: str = typer.Option(
-        "compact", help="compact (ComCNN + half resolution) or full (artifact removal only)."),
+        _D["mode"], help="compact (ComCNN + half resolution) or full (artifact removal only)."),
     s2d: int = typer.Option(
-        1, help="2: RecCNN runs on the space-to-depth image (half resolution, 12 planes)."),
+        _D["s2d"], help="2: RecCNN runs on the space-to-depth image (half resolution, 12 planes)."),
     hf_width: int = typer.Option(
-        0, help="Width of the high-frequency enhancement branch (Zhang et al. 2025; 0: none)."),
+        _D["hf_width"], help="Width of the high-frequency enhancement branch (Zhang et al. 2025; 0: none)."),
     feature_enh: bool = typer.Option(
-        False, "--feature-enh", help="Add the feature enhancement module (Zhang et al. 2025)."),
+        _D["feature_enh"], "--feature-enh", help="Add the feature enhancement module (Zhang et al. 2025)."),
     deform: bool = typer.Option(
-        False, "--deform", help="Deformable residual module in ComCNN (Fu et al. 2024)."),
-    com_width: int = typer.Option(64, help="ComCNN width (0: area downsampling only)."),
-    rec_depth: int = typer.Option(20, help="RecCNN depth (paper: 20; 0: bicubic only)."),
-    rec_width: int = typer.Option(64, help="RecCNN width (paper: 64)."),
-    patch: int = typer.Option(96, help="Training patch size in pixels (even)."),
-    batch: int = typer.Option(16, help="Patches per step."),
-    lr: float = typer.Option(5e-4, help="RecCNN learning rate (Adam, cosine decay)."),
-    com_lr: float = typer.Option(1e-4, help="ComCNN learning rate."),
-    com_grad: str = typer.Option("aux", help="ComCNN phase: aux (paper) or ste."),
-    threads: int = typer.Option(0, help="CPU threads (0: torch default)."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+        _D["deform"], "--deform", help="Deformable residual module in ComCNN (Fu et al. 2024)."),
+    com_width: int = typer.Option(_D["com_width"], help="ComCNN width (0: area downsampling only)."),
+    rec_depth: int = typer.Option(_D["rec_depth"], help="RecCNN depth (paper: 20; 0: bicubic only)."),
+    rec_width: int = typer.Option(_D["rec_width"], help="RecCNN width (paper: 64)."),
+    patch: int = typer.Option(_D["patch"], help="Training patch size in pixels (even)."),
+    batch: int = typer.Option(_D["batch"], help="Patches per step."),
+    lr: float = typer.Option(_D["lr"], help="RecCNN learning rate (Adam, cosine decay)."),
+    com_lr: float = typer.Option(_D["com_lr"], help="ComCNN learning rate."),
+    com_grad: str = typer.Option(_D["com_grad"], help="ComCNN phase: aux (paper) or ste."),
+    threads: int = typer.Option(_D["threads"], help="CPU threads (0: torch default)."),
+    device: str = typer.Option(_D["device"], help="auto, cpu or cuda."),
     sparse_density: float = typer.Option(
-        0.0, help="Under torchrun: send only this fraction of each gradient (0: dense)."),
-    sparse_method: str = typer.Option("topk", help="Sparsification: topk or sample."),
-    log_every: int = typer.Option(50, help="Steps between two log records."),
+        _D["sparse_density"], help="Under torchrun: send only this fraction of each gradient (0: dense)."),
+    sparse_method: str = typer.Option(_D["sparse_method"], help="Sparsification: topk or sample."),
+    log_every: int = typer.Option(_D["log_every"], help="Steps between two log records."),
     init: str = typer.Option(
-        "", help="Fine-tune from this model (name or file); added modules start as identity."),
+        _D["init"], help="Fine-tune from this model (name or file); added modules start as identity."),
     jpeg_encoders: str = typer.Option(
-        "jpegli,mozjpeg,turbo", help="JPEG: encoders drawn per example (comma-separated)."),
+        _D["jpeg_encoders"], help="JPEG: encoders drawn per example (comma-separated)."),
     decoder: str = typer.Option(
-        "jpegli", help="JPEG: the decoder whose output RecCNN reads (jpegli or turbo)."),
+        _D["decoder"], help="JPEG: the decoder whose output RecCNN reads (jpegli or turbo)."),
     batch_norm: bool = typer.Option(
-        True, "--batch-norm/--no-batch-norm", help="Batch normalisation in the hidden layers."),
+        _D["batch_norm"], "--batch-norm/--no-batch-norm", help="Batch normalisation in the hidden layers."),
     rec_arch: str = typer.Option(
-        "reccnn", help="reccnn, or upconv7: waifu2x's 2x network (compact mode; with "
+        _D["rec_arch"], help="reccnn, or upconv7: waifu2x's 2x network (compact mode; with "
                        "--init waifu2x:3 it starts from the pretrained photo network)."),
     pipeline: str = typer.Option(
-        "whole", help="whole: crops coded whole, patches cut from the decoded crop; patch: "
+        _D["pipeline"], help="whole: crops coded whole, patches cut from the decoded crop; patch: "
                       "every patch coded on its own."),
-    crop_min: int = typer.Option(256, help="Smallest crop coded whole (pixels)."),
-    crop_max: int = typer.Option(384, help="Largest crop coded whole (pixels)."),
+    crop_min: int = typer.Option(_D["crop_min"], help="Smallest crop coded whole (pixels)."),
+    crop_max: int = typer.Option(_D["crop_max"], help="Largest crop coded whole (pixels)."),
     loss: str = typer.Option(
-        "mse", help="mse, l1, db (every quality weighs the same in dB) or l1+db."),
-    schedule: str = typer.Option("cosine", help="Learning rate: cosine, constant or step."),
+        _D["loss"], help="mse, l1, db (every quality weighs the same in dB) or l1+db."),
+    schedule: str = typer.Option(_D["schedule"], help="Learning rate: cosine, constant or step."),
     rate_weight: float = typer.Option(
-        0.0, help="Phase (b): weight of the codec's differentiable rate proxy (issue 13; "
+        _D["rate_weight"], help="Phase (b): weight of the codec's differentiable rate proxy (issue 13; "
                   "needs --loss db; 0: distortion only, as the paper)."),
-    ema: float = typer.Option(0.0, help="Validate and export a weight average of this decay "
+    ema: float = typer.Option(_D["ema"], help="Validate and export a weight average of this decay "
                                         "(e.g. 0.999; 0: none)."),
-    val_images: int = typer.Option(3, help="Photos held out for validation."),
+    val_images: int = typer.Option(_D["val_images"], help="Photos held out for validation."),
     val_every: float = typer.Option(
-        0.0, help="Also validate every so many training seconds (0: after each phase)."),
+        _D["val_every_s"], help="Also validate every so many training seconds (0: after each phase)."),
     clock: str = typer.Option(
-        "wall", help="What --budget counts: wall (seconds of training steps) or cpu (this "
+        _D["clock"], help="What --budget counts: wall (seconds of training steps) or cpu (this "
                      "process's CPU seconds: for runs niced into the background)."),
     precision: str = typer.Option(
-        "bf16", help="bf16: bfloat16 autocast with fp32 weights, loss and residual addition "
+        _D["precision"], help="bf16: bfloat16 autocast with fp32 weights, loss and residual addition "
                      "(about 2x faster on this CPU, issue 22); fp32."),
-    channels_last: bool = typer.Option(True, help="NHWC activations (oneDNN's fast layout)."),
+    channels_last: bool = typer.Option(_D["channels_last"], help="NHWC activations (oneDNN's fast layout)."),
     prefetch: int = typer.Option(
-        1, help="Full-resolution networks: 1 codes the training crops ahead in a worker "
+        _D["prefetch"], help="Full-resolution networks: 1 codes the training crops ahead in a worker "
                 "process; 0 in the training loop."),
-    pool_size: int = typer.Option(128, help="Crops coded whole held in the pool."),
-    pool_refresh: int = typer.Option(2, help="Pool entries replaced per step."),
-    seed: int = typer.Option(0),
+    pool_size: int = typer.Option(_D["pool_size"], help="Crops coded whole held in the pool."),
+    pool_refresh: int = typer.Option(_D["pool_refresh"], help="Pool entries replaced per step."),
+    seed: int = typer.Option(_D["seed"], help="Random seed of the crops and qualities."),
 ) -> None:
     """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
     Example: hybridcodec train ../shared/data/train --base jpeg --budget 3000 --out runs/jpeg
 
     Data-parallel on N processes (gloo on CPU, NCCL on GPU; --batch is the global batch):
     torchrun --nproc_per_node 2 -m hybridcodec train ../shared/data/train --sparse-density 0.01"""
-    from .training.trainer import TrainConfig
     from .training.trainer import train as run_train
 
     cfg = TrainConfig(

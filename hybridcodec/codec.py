@@ -19,6 +19,7 @@ replication to even sizes and cropped after reconstruction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +28,6 @@ import warnings
 
 from . import container as hyc
 from . import standard
-from .adaptconfig import AdaptConfig
 from .basecodecs import BaseCodec, get_base
 from .errors import (DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, check_pixels,
                      guarded, one_line)
@@ -38,15 +38,14 @@ from .models import Model, default_model_name, find_model, get_model
 from .encoder import Encoder
 from .pipeline import COM_MARGIN, compact_image, reconstruct  # noqa: F401
 from .modes import choose_decoder, choose_mode
+from .options import MODES, EncodeOptions, keyword_signature
 from .parsing import as_bytes, info, parse_hyc, parse_standard
 from .ratecontrol import (adapt_and_decide, fit_compact, guess_quality, search_quality,
                           target_bytes)
 
 __all__ = ["encode", "decode", "check", "info", "version", "EncodeResult", "encode_ex",
-           "reconstruct", "MODES"]
+           "reconstruct", "MODES", "EncodeOptions"]
 
-#: codec modes accepted by :func:`encode` (``auto`` picks one of the other two per image)
-MODES = ("auto", "compact", "full")
 
 
 def version() -> str:
@@ -96,8 +95,6 @@ class EncodeResult:
 def _mode_model(base: str, mode: str, model: str | None,
                 profile: str = "fast") -> tuple[str, list[Model]]:
     """The codec mode and the model(s) to try: both defaults for ``auto``, else one."""
-    if mode not in MODES:
-        raise HybridCodecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if model is not None:
         m = get_model(model)
         own = m.resolution
@@ -114,80 +111,23 @@ def _mode_model(base: str, mode: str, model: str | None,
     return mode, models
 
 
-def _number(name: str, value: object, kind: type = float) -> float | int | None:
-    """``value`` as a finite number of ``kind`` (None passes), else an error naming it."""
-    if value is None:
-        return None
-    ok = (int,) if kind is int else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, ok):
-        raise HybridCodecError(f"{name} must be {'an integer' if kind is int else 'a number'}, "
-                               f"got {value!r}")
-    if not np.isfinite(float(value)):
-        raise HybridCodecError(f"{name} must be finite, got {value!r}")
-    return kind(value)
-
-
-def _adapt_config(adapt: object) -> AdaptConfig | None:
-    if adapt is None or adapt is False:
-        return None
-    if adapt is True:
-        return AdaptConfig()
-    if isinstance(adapt, AdaptConfig):
-        return adapt
-    raise HybridCodecError(f"adapt must be True, False, None or an AdaptConfig, got {adapt!r}")
-
-
-def _check_options(**opts: object) -> None:
-    for key in ("base", "mode", "profile", "subsampling"):
-        if not isinstance(opts[key], str):
-            raise HybridCodecError(f"{key} must be a string, got {opts[key]!r}")
-    for key in ("model", "jpeg_encoder"):
-        if opts[key] is not None and not isinstance(opts[key], str):
-            raise HybridCodecError(f"{key} must be a string or None, got {opts[key]!r}")
-
-
 @guarded
-def encode_ex(
-    image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
-    bpp: float | None = None, size: int | None = None, mode: str = "auto",
-    profile: str = "fast", model: str | None = None, subsampling: str = "420",
-    adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    progress: Callable[[str], None] | None = None, rate_control: str = "fast",
-    container: str = "hyc", metadata: ImageMeta | None = None,
-) -> EncodeResult:
+def encode_ex(image: np.ndarray, /, *, options: EncodeOptions | None = None,
+              metadata: ImageMeta | None = None, progress: Callable[[str], None] | None = None,
+              **settings: Any) -> EncodeResult:
     """Like :func:`encode`, returning the chosen quality, mode and bpp and, with ``adapt``, the
     figures of the keep-or-drop decision for the weight-update (and, in ``auto`` mode, of the
-    mode choice under ``decision["mode"]``). ``rate_control``: ``fast`` (ComCNN run once or
-    twice per target, ``ratecontrol.fit_compact``) or ``exact`` (ComCNN at every step of the
-    search, several times slower; for comparisons, ``experiments/encode_speed.py``)."""
-    _check_options(base=base, mode=mode, profile=profile, subsampling=subsampling, model=model,
-                   jpeg_encoder=jpeg_encoder)
-    if rate_control not in ("fast", "exact"):
-        raise HybridCodecError(f"rate_control must be fast or exact, got {rate_control!r}")
-    if container not in standard.CONTAINERS:
-        raise HybridCodecError(f"container must be one of {', '.join(standard.CONTAINERS)}, "
-                               f"got {container!r}")
-    if container != "hyc" and standard.BASE_OF[container] != base:
-        raise HybridCodecError(f"a {container} file holds base {standard.BASE_OF[container]}, "
-                               f"not {base} (give --base {standard.BASE_OF[container]} or "
-                               f"the .hyc container)")
-    exact = rate_control == "exact"
-    quality, bpp, size = _number("quality", quality), _number("bpp", bpp), _number("size", size, int)
-    cfg = _adapt_config(adapt)
-    img = as_image(image, max_pixels=max_pixels)
-    codec = get_base(base, jpeg_encoder)
+    mode choice under ``decision["mode"]``). ``progress`` receives one line per step."""
+    opts = EncodeOptions.of(options, settings)
+    base, mode, model, quality = opts.base, opts.mode, opts.model, opts.target_quality
+    bpp, size, container, profile = opts.bpp, opts.size, opts.container, opts.profile
+    exact = opts.rate_control == "exact"
+    cfg = opts.adapt
+    img = as_image(image, max_pixels=opts.max_pixels)
+    codec = opts.codec
     if not codec.available():
         raise HybridCodecError(f"base codec {base} is not available in this installation")
     codec.check_size(*img.shape[:2])  # every mode codes the full-size image (or a probe of it)
-    if subsampling not in hyc.SUBSAMPLING_IDS:
-        raise HybridCodecError(f"subsampling must be 420 or 444, got {subsampling!r}")
-    if sum(v is not None for v in (quality, bpp, size)) > 1:
-        raise HybridCodecError("give only one of quality, bpp and size")
-    if quality is None and bpp is None and size is None:
-        quality = codec.default_quality
-    if quality is not None:
-        codec.check_quality(quality, exact=True)
     if container != "hyc" and mode == "auto" and model is None:
         mode = "full"  # a standard file is shown by every viewer: full size (issue 23)
     mode, models = _mode_model(base, mode, model, profile)
@@ -195,7 +135,7 @@ def encode_ex(
         warnings.warn(f"a compact-mode {container} file holds a half-size image: viewers show "
                       f"it at half size, hybridcodec decodes it at full size",
                       HybridCodecWarning, stacklevel=3)
-    encs = [Encoder(img, codec, m, codec.subsampling_for(subsampling), progress)
+    encs = [Encoder(img, codec, m, codec.subsampling_for(opts.subsampling), progress)
             for m in models]
     if metadata is not None and not isinstance(metadata, ImageMeta):
         raise HybridCodecError("metadata must be a hybridcodec.metadata.ImageMeta")
@@ -236,15 +176,12 @@ def encode_ex(
 
 
 @guarded
-def encode(
-    image: np.ndarray, /, *, base: str = "jpeg2000", quality: float | None = None,
-    bpp: float | None = None, size: int | None = None, mode: str = "auto",
-    profile: str = "fast", model: str | None = None, subsampling: str = "420",
-    adapt: AdaptConfig | bool | None = None, jpeg_encoder: str | None = None,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS, container: str = "hyc",
-    metadata: ImageMeta | None = None,
-) -> bytes:
-    """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes.
+def encode(image: np.ndarray, /, *, options: EncodeOptions | None = None,
+           metadata: ImageMeta | None = None, **settings: Any) -> bytes:
+    """Compress a uint8 image (H, W) or (H, W, 3) to ``.hyc`` bytes (or a standard file).
+
+    The settings are the fields of :class:`~hybridcodec.options.EncodeOptions`, given as
+    keywords or as ``options`` (keywords then override its fields); they are checked once.
 
     Give at most one of ``quality`` (the base codec's own scale: JPEG quality factor 1-100,
     JPEG 2000 PSNR target in dB), ``bpp`` (target bits per pixel of the whole file) or ``size``
@@ -270,10 +207,11 @@ def encode(
     cjpeg keeps it; ``imageio.read_image_meta`` reads it beside the pixels. Any failure raises
     :class:`HybridCodecError`; safe to call from many threads at once.
     """
-    return encode_ex(image, base=base, quality=quality, bpp=bpp, size=size, mode=mode,
-                     profile=profile, model=model, subsampling=subsampling, adapt=adapt,
-                     jpeg_encoder=jpeg_encoder, max_pixels=max_pixels, container=container,
-                     metadata=metadata).data
+    return encode_ex(image, options=options, metadata=metadata, **settings).data
+
+
+encode.__signature__ = keyword_signature(encode.__wrapped__)  # type: ignore[attr-defined]
+encode_ex.__signature__ = keyword_signature(encode_ex.__wrapped__)  # type: ignore[attr-defined]
 
 
 @guarded

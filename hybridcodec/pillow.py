@@ -32,6 +32,7 @@ from . import codec, container, standard
 from .errors import HybridCodecError, HybridCodecWarning
 from .imageio import from_pil
 from .metadata import ImageMeta, from_pil_info
+from .options import EncodeOptions
 
 __all__ = ["HycImageFile", "HybridJpegImageFile", "HybridJ2kImageFile", "register_hyc"]
 
@@ -132,15 +133,22 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes, *,
         exif = opts.get("exif")
         exif = exif.tobytes() if hasattr(exif, "tobytes") else exif
         meta = ImageMeta(opts.get("icc_profile") or meta.icc, exif or meta.exif)
-    default_base = standard.BASE_OF.get(container_kind, "jpeg2000")
-    data = codec.encode(
-        image, base=opts.get("base", default_base), container=container_kind,
-        quality=opts.get("quality"),
-        bpp=opts.get("bpp"), size=opts.get("size"), mode=opts.get("codec_mode", "auto"),
-        profile=opts.get("profile", "fast"), model=opts.get("model"),
-        subsampling=opts.get("subsampling", "420"), jpeg_encoder=opts.get("jpeg_encoder"),
-        adapt=opts.get("adapt"), metadata=meta)
-    fp.write(data)
+    fp.write(codec.encode(image, options=save_options(opts, container_kind), metadata=meta))
+
+
+#: ``im.save`` keywords that are :class:`EncodeOptions` fields under another name (Pillow's
+#: ``mode`` is the image's own)
+_PILLOW_NAMES = {"mode": "codec_mode"}
+
+
+def save_options(encoderinfo: dict, container_kind: str = "hyc") -> EncodeOptions:
+    """The encode options of an ``im.save(...)`` call: every :class:`EncodeOptions` field
+    (``codec_mode`` for ``mode``) except ``container``, which the format decides; the base
+    defaults to the container's."""
+    given = {name: encoderinfo[_PILLOW_NAMES.get(name, name)] for name in EncodeOptions.names()
+             if name != "container" and _PILLOW_NAMES.get(name, name) in encoderinfo}
+    given.setdefault("base", standard.BASE_OF.get(container_kind, "jpeg2000"))
+    return EncodeOptions(container=container_kind, **given)
 
 
 def _jpeg_saver(plain):
