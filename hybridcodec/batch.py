@@ -156,7 +156,8 @@ def plan_outputs(sources: Sequence[str], output: str, suffix: str) -> list[FileJ
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HybridCodecError(f"cannot create the output folder {output}: {exc.strerror}") from None
-    jobs, seen = [], {}
+    jobs: list[FileJob] = []
+    seen: dict[str, str] = {}
     for s in sources:
         dest = folder / (Path(s).stem + suffix)
         key = str(dest.resolve())
@@ -235,10 +236,10 @@ def _run_files(fn: Callable, jobs_: Sequence[FileJob], jobs: int | None, force: 
                options: Any, on_result: Callable[[FileResult], None] | None) -> list[FileResult]:
     results: list[FileResult | None] = [None] * len(jobs_)
     for i, ok, value in map_jobs(fn, jobs_, jobs=jobs, force=force, options=options):
-        results[i] = FileResult(jobs_[i], ok, value)
+        results[i] = res = FileResult(jobs_[i], ok, value)
         if on_result:
-            on_result(results[i])
-    return results  # type: ignore[return-value]
+            on_result(res)
+    return [r for r in results if r is not None]  # every job answers (map_jobs)
 
 
 def compress_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, force: bool = False,

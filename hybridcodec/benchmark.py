@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +64,7 @@ class Series:
 
     name: str
     base: str
-    qualities: list[float]
+    qualities: Sequence[float]
     bpp: dict[float, list[float]] = field(default_factory=dict)
     psnr: dict[float, list[float]] = field(default_factory=dict)
     enc_s: dict[float, list[float]] = field(default_factory=dict)
@@ -271,11 +271,11 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
                             "bd_psnr_db": dp})
             lines.append(f"| {test} | {ref} | {_fmt(full)} | {_fmt(win)} | "
                          f"{window[0]}-{window[1]} | {_fmt(dp, '+.2f')} |")
-    best = {b: max((p for p in (JPEG_PEERS if b == "jpeg" else (b,)) if p in by),
+    best_peer: dict[str, str] = {b: max((p for p in (JPEG_PEERS if b == "jpeg" else (b,)) if p in by),
                    key=lambda p: 0.0 if p == b else bd_psnr(*by[b].curve(), *by[p].curve()))
             for b in ("jpeg", "jpeg2000") if b in by}
     lines += ["", "Where each network wins or loses (PSNR difference at the same bpp, dB; best "
-              f"classical = the peer with the highest BD-PSNR in this run: {best.get('jpeg')} "
+              f"classical = the peer with the highest BD-PSNR in this run: {best_peer.get('jpeg')} "
               "for JPEG):", "",
               "| codec | bpp | PSNR | vs plain base | vs best classical | vs naive |",
               "|---|---|---|---|---|---|"]
@@ -283,25 +283,25 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
         for kind in ("hybrid", "auto", "auto-best"):
             if f"{kind}-{b}" not in by:
                 continue
-            hy, na, pl, bc = by[f"{kind}-{b}"], by[f"naive-{b}"], by[b], by[best[b]]
-            for q, r, p in zip(sorted(hy.bpp), *hy.curve()):
-                dpl = p - psnr_at_rate(*pl.curve(), r)
-                dbc = p - psnr_at_rate(*bc.curve(), r)
-                dna = p - psnr_at_rate(*na.curve(), r)
+            hy, na, pl, bc = by[f"{kind}-{b}"], by[f"naive-{b}"], by[b], by[best_peer[b]]
+            for q, rate, db in zip(sorted(hy.bpp), *hy.curve()):
+                dpl = db - psnr_at_rate(*pl.curve(), rate)
+                dbc = db - psnr_at_rate(*bc.curve(), rate)
+                dna = db - psnr_at_rate(*na.curve(), rate)
                 share = ""
                 if hy.extra:
                     c = hy.extra[q]
                     share = (f" (full+net {100 * c.count('full') / len(c):.0f}%, full plain "
                              f"{100 * c.count('full-plain') / len(c):.0f}%, full jpegli-dec "
                              f"{100 * c.count('full-plain-jpegli') / len(c):.0f}%)")
-                lines.append(f"| {kind}-{b}{share} | {r:.3f} | {p:.2f} | {_fmt(dpl, '+.2f')} | "
+                lines.append(f"| {kind}-{b}{share} | {rate:.3f} | {db:.2f} | {_fmt(dpl, '+.2f')} | "
                              f"{_fmt(dbc, '+.2f')} | {_fmt(dna, '+.2f')} |")
     if enhance:
         lines += enhancement_lines(enhance, models["jpeg-full"])
         with open(out / f"{stem}_enhance.csv", "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(enhance[0]))
-            w.writeheader()
-            w.writerows(enhance)
+            ew = csv.DictWriter(fh, fieldnames=list(enhance[0]))
+            ew.writeheader()
+            ew.writerows(enhance)
     lines += ["", "Networks (multiply-accumulates per full-resolution pixel; decode = base "
               "decode + network, seconds per image in this run, beside the plain decoders):", "",
               "| model | role | parameters | ComCNN MAC/px | RecCNN MAC/px | decode s/img |",
@@ -324,9 +324,9 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
     report = "\n".join(lines) + "\n"
     with open(out / f"{stem}_summary.csv", "w", newline="") as fh:
         if summary:
-            w = csv.DictWriter(fh, fieldnames=list(summary[0]))
-            w.writeheader()
-            w.writerows(summary)
+            sw = csv.DictWriter(fh, fieldnames=list(summary[0]))
+            sw.writeheader()
+            sw.writerows(summary)
     (out / f"{stem}.md").write_text(report)
     _plot(series, out / f"{stem}.png", Path(folder).name)
     return report

@@ -22,7 +22,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -147,7 +147,8 @@ def compress(
     from .options import EncodeOptions
 
     try:
-        given = {"subset": adapt_subset, "steps": adapt_steps, "seconds": adapt_seconds}
+        given: dict[str, Any] = {"subset": adapt_subset, "steps": adapt_steps,
+                                 "seconds": adapt_seconds}
         if not adapt and any(v is not None for v in given.values()):
             raise HybridCodecError("--adapt-subset, --adapt-steps and --adapt-seconds need --adapt")
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
@@ -244,7 +245,8 @@ def enhance(
     from .enhance import enhance_jpeg_ex
     from .imageio import encode_image_file, write_image
 
-    options = dict(model=model, project=project, profile=profile, max_pixels=max_pixels or None)
+    options: dict[str, Any] = dict(model=model, project=project, profile=profile,
+                                   max_pixels=max_pixels or None)
     try:
         one = one_or_many(inputs, output)
         if one is None:

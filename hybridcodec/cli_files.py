@@ -82,10 +82,12 @@ def single(inputs: list[str], output: str | None) -> tuple[str, str] | None:
     return None
 
 
-def run_batch(kind: str, inputs: list[str], output: str, suffix: str, jobs: int, force: bool,
-           options: Any) -> None:
+def run_batch(kind: str, inputs: list[str], output: str | None, suffix: str, jobs: int,
+              force: bool, options: Any) -> None:
     """Several files into the folder ``output``: one line per file, a progress bar, the rest
     still written when one fails (exit code 2 then)."""
+    if not output:
+        raise HybridCodecError("several inputs need an output folder (-o)")
     from tqdm import tqdm
 
     from . import batch

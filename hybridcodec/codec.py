@@ -28,6 +28,7 @@ import warnings
 
 from . import container as hyc
 from . import standard
+from .adaptconfig import AdaptConfig
 from .basecodecs import BaseCodec, get_base
 from .errors import (DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, check_pixels,
                      guarded, one_line)
@@ -122,7 +123,7 @@ def encode_ex(image: np.ndarray, /, *, options: EncodeOptions | None = None,
     base, mode, model, quality = opts.base, opts.mode, opts.model, opts.target_quality
     bpp, size, container, profile = opts.bpp, opts.size, opts.container, opts.profile
     exact = opts.rate_control == "exact"
-    cfg = opts.adapt
+    cfg = opts.adapt if isinstance(opts.adapt, AdaptConfig) else None  # normalised: or None
     img = as_image(image, max_pixels=opts.max_pixels)
     codec = opts.codec
     if not codec.available():
@@ -150,14 +151,16 @@ def encode_ex(image: np.ndarray, /, *, options: EncodeOptions | None = None,
                                                exact=exact)
     else:
         enc = encs[0]
-        bpp_target = None if target is None else 8 * target / pixels
-        if target is not None and enc.resolution == "compact" and not exact:
-            q = fit_compact(enc, target, guess=guess_quality(codec, 4 * bpp_target),
-                            progress=progress)
-        elif target is not None:
-            q = search_quality(enc, target, progress=progress,
-                               guess=guess_quality(codec, bpp_target * (enc.model.scale ** 2)))
+        if target is not None:
+            bpp_target = 8 * target / pixels
+            if enc.resolution == "compact" and not exact:
+                q = fit_compact(enc, target, guess=guess_quality(codec, 4 * bpp_target),
+                                progress=progress)
+            else:
+                q = search_quality(enc, target, progress=progress,
+                                   guess=guess_quality(codec, bpp_target * enc.model.scale ** 2))
         else:
+            assert quality is not None  # EncodeOptions.target_quality: no target, a quality
             q = codec.check_quality(quality)
         if mode == "full" and model is None and enc.model.has_rec:
             enc, decision["decoder"] = choose_decoder(enc, q, progress)

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import container, standard
 from .basecodecs import BaseCodec
-from .metadata import insert_into_jpeg
+from .metadata import ImageMeta, insert_into_jpeg
 from .metrics import psnr_from_sse, sse
 from .models import Model
 from .pipeline import compact_image, reconstruct
@@ -39,7 +39,7 @@ class Encoder:
         self.pinned: float | None = None  # ComCNN's conditioning quality, when pinned
         self.container = "hyc"  # or a standard file: jpeg, jp2, j2k (``standard``)
         #: ICC profile and EXIF carried into standard .jpg / .jp2 files (``metadata``)
-        self.metadata = None
+        self.metadata: ImageMeta | None = None
         self._compact: dict[float, np.ndarray] = {}
         self._payload: dict[tuple[float, float], bytes] = {}
         self._sse: dict[tuple[float, float], float] = {}

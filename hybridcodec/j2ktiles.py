@@ -83,7 +83,7 @@ def encode_tiled(image: np.ndarray, encode_one: Encode, tile: int) -> bytes | No
     """Code ``image`` as tiles of ``tile`` pixels, each with ``encode_one`` (an OpenJPEG J2K
     encoder at a fixed setting); None where the tiles' headers disagree (code it whole)."""
     h, w = image.shape[:2]
-    siz = head = None
+    siz = head = b""  # from the first tile
     parts = []
     rows, cols = -(-h // tile), -(-w // tile)
     for ty in range(rows):
@@ -93,7 +93,7 @@ def encode_tiled(image: np.ndarray, encode_one: Encode, tile: int) -> bytes | No
             s, rest, tps = _split(cs)
             if len(tps) != 1:
                 return None
-            if head is None:
+            if not siz:
                 siz, head = s, rest
             elif rest != head or s[38:] != siz[38:]:
                 return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -157,9 +157,9 @@ def choose_decoder(full: Encoder, q: float, progress: Callable[[str], None] | No
     """Full-resolution mode: keep the network only if it beats the plain decoders on this image
     (the same codestream, so the classical codec is never lost). Returns (encoder, figures)."""
     encs = [*plain_twins(full).values(), full]
-    figs = {e.model.name: {"bytes": len(e.file_at(q)),
-                           "psnr": round(e.psnr(q), 4)}
-            for e in encs}
+    figs: dict[str, Any] = {e.model.name: {"bytes": len(e.file_at(q)),
+                                           "psnr": round(e.psnr(q), 4)}
+                            for e in encs}
     best = max(encs, key=lambda e: figs[e.model.name]["psnr"])  # ties: the plain decoder
     figs["chosen"] = best.model.name
     if progress:

@@ -9,6 +9,7 @@ import dataclasses
 import inspect
 import math
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -141,16 +142,16 @@ class EncodeOptions:
     def of(cls, options: EncodeOptions | None = None,
            settings: Mapping[str, object] | None = None) -> EncodeOptions:
         """``options`` with ``settings`` (field names) on top; unknown names are an error."""
-        settings = dict(settings or {})
-        unknown = sorted(set(settings) - set(cls.names()))
+        given: dict[str, Any] = dict(settings or {})
+        unknown = sorted(set(given) - set(cls.names()))
         if unknown:
             raise HybridCodecError(f"unknown encode option {unknown[0]!r} "
                                    f"(options: {', '.join(cls.names())})")
         if options is None:
-            return cls(**settings)  # type: ignore[arg-type]
+            return cls(**given)
         if not isinstance(options, EncodeOptions):
             raise HybridCodecError(f"options must be an EncodeOptions, got {options!r:.60}")
-        return dataclasses.replace(options, **settings) if settings else options
+        return dataclasses.replace(options, **given) if given else options
 
 
 def keyword_signature(fn) -> inspect.Signature:

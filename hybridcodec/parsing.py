@@ -29,6 +29,8 @@ def parse_standard(data: bytes, split: standard.Split) -> tuple[hyc.Container, B
     """The record of a standard file as a container (its codestream as the base chunk)."""
     if split.problem:
         raise HybridCodecError(split.problem)
+    if split.record is None:
+        raise HybridCodecError(f"this {split.kind} file has no hybrid record")
     header, chunks = standard.parse_record(split.record)
     base = base_by_id(header.base_id)
     if base.name != standard.BASE_OF[split.kind]:
@@ -75,8 +77,8 @@ def info(data: bytes, /) -> dict:
         "model_digest": h.model_digest.hex(),
         "bytes": len(data),
         "header_bytes": c.header_size if kind in (None, "hyc") else len(data)
-        - len(c.get(hyc.CHUNK_BASE)),
-        "base_bytes": len(c.get(hyc.CHUNK_BASE)),
+        - len(c.get(hyc.CHUNK_BASE) or b""),
+        "base_bytes": len(c.get(hyc.CHUNK_BASE) or b""),
         "bpp": round(8 * len(data) / (h.width * h.height), 5),
     }
     update = c.get(hyc.CHUNK_UPDATE)

@@ -131,7 +131,7 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes, *,
     meta = from_pil_info(im)
     if opts.get("icc_profile") or opts.get("exif"):  # Pillow's own save options
         exif = opts.get("exif")
-        exif = exif.tobytes() if hasattr(exif, "tobytes") else exif
+        exif = exif.tobytes() if exif is not None and hasattr(exif, "tobytes") else exif
         meta = ImageMeta(opts.get("icc_profile") or meta.icc, exif or meta.exif)
     fp.write(codec.encode(image, options=save_options(opts, container_kind), metadata=meta))
 

@@ -45,7 +45,7 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, scale: F
     if h <= tile + 2 * margin and w <= tile + 2 * margin:
         y = fn(x)
         return np.ascontiguousarray(y.transpose(0, 2, 3, 1)) if channels_last else y
-    out = None
+    out: np.ndarray | None = None
     origins = list(itertools.product(range(0, h, tile), range(0, w, tile)))
     for n, (y0, x0) in enumerate(origins):
         y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
@@ -62,4 +62,5 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, scale: F
             ..., int((y0 - ya) * s) : int((y1 - ya) * s), int((x0 - xa) * s) : int((x1 - xa) * s)]
         if progress:
             progress(n + 1, len(origins))
+    assert out is not None  # at least one tile
     return out

@@ -149,7 +149,7 @@ class RecCNN(nn.Module):
         h = self.gains[0](F.relu(self.head(up)), quality)
         for i, (conv, bn, gain) in enumerate(zip(self.body, self.bns, self.gains[1:])):
             h = gain(F.relu(bn(conv(h))), quality)
-            if i == self.fem_at:
+            if i == self.fem_at and self.fem is not None:
                 h = self.fem(h)
         r = self.tail(h)
         return r if s == 1 else F.pixel_shuffle(r, s)  # the caller crops the padding

@@ -57,8 +57,8 @@ class NcnnLayer:
     stride: int
     pad: int
     leaky: float | None  # slope of the leaky ReLU after it (None: no activation)
-    weight: np.ndarray = field(repr=False, default=None)  # (out, in, k, k)
-    bias: np.ndarray = field(repr=False, default=None)
+    weight: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.float32))
+    bias: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.float32))
 
 
 def _params(tokens: list[str]) -> dict[int, str]:

@@ -76,7 +76,7 @@ class PatchSampler:
             crop = im[y : y + p, x : x + p]
             if self.rng.random() < 0.5:
                 crop = crop[:, ::-1]
-            crop = np.rot90(crop, self.rng.integers(4))
+            crop = np.rot90(crop, int(self.rng.integers(4)))
             out.append(np.ascontiguousarray(crop))
         return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255
 

@@ -21,6 +21,7 @@ is chosen by the BD-rate it gives (the closing note of issue 13).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -115,7 +116,8 @@ def j2k_rate_proxy(x: torch.Tensor, quality_db: torch.Tensor, levels: int = 3) -
 
 def rate_proxy(base: str, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     """:func:`jpeg_rate_proxy` (base ``jpeg``) or :func:`j2k_rate_proxy` (``jpeg2000``)."""
-    proxies = {"jpeg": jpeg_rate_proxy, "jpeg2000": j2k_rate_proxy}
+    proxies: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+        "jpeg": jpeg_rate_proxy, "jpeg2000": j2k_rate_proxy}
     if base not in proxies:
         raise HybridCodecError(f"no rate proxy for base codec {base!r}")
     return proxies[base](x, quality)

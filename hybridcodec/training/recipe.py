@@ -55,7 +55,7 @@ class QualityWeights:
                 self.mean[b] = m
             elif not self.frozen:
                 self.mean[b] = (1 - self.momentum) * old + self.momentum * m
-        return torch.tensor([1.0 / max(self.mean[i], 1e-10) for i in idx],
+        return torch.tensor([1.0 / max(self.mean[i] or 0.0, 1e-10) for i in idx],
                             device=per_example_mse.device)
 
     def state_dict(self) -> dict:
