@@ -43,8 +43,9 @@ demo: $(STAMP) ## Compress the bundled sample with --base jpeg2000, decompress, 
 wheel-check: $(STAMP) ## Build the wheel, install it without torch in a fresh venv, run the networks
 	PYTHON=$(BIN)/python bash .ci/wheel_check
 
-test: $(STAMP) ## Lint (ruff) and run the test suite (no GPU, no ../shared needed)
+test: $(STAMP) ## Lint (ruff), type-check (mypy) and run the test suite (no GPU, no ../shared)
 	$(BIN)/ruff check hybridcodec tests experiments
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP) ## RD table, BD-rates and plot on $(DATA)/kodak -> experiments/results/

@@ -112,7 +112,7 @@ def train(
         clock=clock, val_images=val_images, val_every_s=val_every, precision=precision,
         channels_last=channels_last, prefetch=prefetch, pool_size=pool_size,
         pool_refresh=pool_refresh)
-    res = run_train(cfg, progress=lambda s: typer.echo(s, err=True))
+    res = run_train(cfg, progress=lambda s: typer.echo(s, err=True)).as_dict()
     if os.environ.get("RANK", "0") != "0":
         return
     typer.echo(json.dumps({k: res[k] for k in ("weights", "steps", "val_psnr", "train_seconds")}))

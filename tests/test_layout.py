@@ -23,8 +23,8 @@ def _modules() -> dict[str, Path]:
 
 
 def _import_nodes(tree: ast.Module) -> list[tuple[ast.stmt, bool]]:
-    """Every import statement with whether it runs at load: not inside a function and not under
-    ``if TYPE_CHECKING:``."""
+    """Every import statement that runs, with whether it runs at load (not inside a function);
+    imports under ``if TYPE_CHECKING:`` never run and are left out."""
     out: list[tuple[ast.stmt, bool]] = []
 
     def walk(node: ast.AST, at_load: bool) -> None:
@@ -34,7 +34,8 @@ def _import_nodes(tree: ast.Module) -> list[tuple[ast.stmt, bool]]:
             elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 walk(child, False)
             elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
-                walk(child, False)
+                for other in child.orelse:
+                    walk(other, at_load)
             else:
                 walk(child, at_load)
 

@@ -17,6 +17,7 @@ import hashlib
 import os
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ import torch
 from ..basecodecs import BaseCodec
 from ..errors import HybridCodecError
 from ..imageio import list_images, read_image
+
+if TYPE_CHECKING:
+    from .prefetch import CodedFeed
 
 __all__ = ["sample_qualities", "codec_roundtrip_batch", "PatchSampler", "CodedPool",
            "split_files", "training_data", "encoder_set"]
@@ -133,7 +137,7 @@ class CodedPool:
         self.entries: list[tuple[np.ndarray, np.ndarray, float]] = []
         #: a :class:`~hybridcodec.prefetch.CodedFeed` that codes entries ahead in a worker
         #: process (issue 22): then ``code`` is not called and a step never waits for the codec
-        self.feed = None
+        self.feed: CodedFeed | None = None
 
     def clear(self) -> None:
         self.entries = []

@@ -24,7 +24,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +107,24 @@ def _pass_at(progress: float) -> int:
     return len(PASSES)
 
 
+@dataclass
+class DistillState:
+    """Where a distillation stands (stored in checkpoints as a plain dict, key ``pass``)."""
+
+    step: int = 0
+    elapsed: float = 0.0
+    pass_index: int = 0  # index into PASSES
+    history: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"step": self.step, "elapsed": self.elapsed, "pass": self.pass_index,
+                "history": self.history}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DistillState:
+        return cls(d["step"], d["elapsed"], d["pass"], list(d["history"]))
+
+
 def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -> dict:
     """Run (or resume) a distillation; returns the exported student's path and figures."""
     say = progress or (lambda s: None)
@@ -140,7 +158,7 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     # the teacher's feature width at its tapped layer (waifu2x's upconv7 widens layer by layer)
     adapter = nn.Conv2d(cfg.rec_width, _middle(tnet.rec).log_gain.shape[1], 1)
     opt = torch.optim.Adam([*student.rec.parameters(), *adapter.parameters()], lr=cfg.lr)
-    state = {"step": 0, "elapsed": 0.0, "pass": 0, "history": []}
+    state = DistillState()
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         if ck["config"] != asdict(cfg) or ck["teacher_digest"] != teacher.digest.hex():
@@ -148,15 +166,15 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
         student.load_state_dict(ck["student"])
         adapter.load_state_dict(ck["adapter"])
         opt.load_state_dict(ck["opt"])
-        state = ck["state"]
-        sampler.rng = np.random.default_rng(cfg.seed + state["step"])
-    rng = random.Random(cfg.seed + state["step"])
+        state = DistillState.from_dict(ck["state"])
+        sampler.rng = np.random.default_rng(cfg.seed + state.step)
+    rng = random.Random(cfg.seed + state.step)
     t_tap, s_tap = _Tap(_middle(tnet.rec)), _Tap(_middle(student.rec))
 
     def prog() -> float:
         if cfg.budget_s > 0:
-            return state["elapsed"] / cfg.budget_s
-        return state["step"] / max(cfg.steps, 1)
+            return state.elapsed / cfg.budget_s
+        return state.step / max(cfg.steps, 1)
 
     def log(rec: dict) -> None:
         with open(log_path, "a") as fh:
@@ -166,24 +184,24 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"config": asdict(cfg), "teacher_digest": teacher.digest.hex(),
                     "student": student.state_dict(), "adapter": adapter.state_dict(),
-                    "opt": opt.state_dict(), "state": state}, tmp)
+                    "opt": opt.state_dict(), "state": state.to_dict()}, tmp)
         tmp.replace(ckpt_path)
 
-    if state["step"] == 0:
+    if state.step == 0:
         v = {"teacher": validate(tnet, encoders[0], val_t, "420", decoder),
              "student": validate(student, encoders[0], val_t, "420", decoder)}
         log({"event": "start", "val_psnr": v, "teacher": teacher.name})
         say(f"validation PSNR at step 0: {v}")
     t_last = t_ckpt = time.monotonic()
     while (k := _pass_at(prog())) < len(PASSES):
-        if k != state["pass"]:
+        if k != state.pass_index:
             v = validate(student, encoders[0], val_t, "420", decoder)
-            state["history"].append({"pass": PASSES[state["pass"]][0], "step": state["step"],
+            state.history.append({"pass": PASSES[state.pass_index][0], "step": state.step,
                                      "val": v})
-            log({"event": "pass_end", "pass": PASSES[state["pass"]][0], "step": state["step"],
+            log({"event": "pass_end", "pass": PASSES[state.pass_index][0], "step": state.step,
                  "val_psnr": v})
-            say(f"pass {PASSES[state['pass']][0]} done, validation PSNR {v}")
-            state["pass"] = k
+            say(f"pass {PASSES[state.pass_index][0]} done, validation PSNR {v}")
+            state.pass_index = k
             checkpoint()
         x = sampler.batch(cfg.batch)
         qs = sample_qualities(base, cfg.batch, rng)
@@ -197,8 +215,9 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
         out_s = student.rec(dec, qt)
         loss = F.mse_loss(out_s, target)
         if k == 1:
-            ft = t_tap.value
-            fs = adapter(s_tap.value)
+            ft, fs = t_tap.value, s_tap.value
+            assert ft is not None and fs is not None  # both forward passes ran
+            fs = adapter(fs)
             if ft.shape[-1] != fs.shape[-1]:
                 ft = _match(ft, fs.shape[-2:])
             loss = loss + cfg.beta * F.mse_loss(fs, ft.detach())
@@ -209,13 +228,13 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
         loss.backward()
         opt.step()
         now = time.monotonic()
-        state["elapsed"] += now - t_last
+        state.elapsed += now - t_last
         t_last = now
-        state["step"] += 1
-        if state["step"] % cfg.log_every == 0:
-            log({"event": "step", "step": state["step"], "pass": PASSES[k][0],
-                 "elapsed_s": round(state["elapsed"], 1), "loss": loss.item()})
-            say(f"step {state['step']} pass {PASSES[k][0]} {100 * min(prog(), 1):.1f}% "
+        state.step += 1
+        if state.step % cfg.log_every == 0:
+            log({"event": "step", "step": state.step, "pass": PASSES[k][0],
+                 "elapsed_s": round(state.elapsed, 1), "loss": loss.item()})
+            say(f"step {state.step} pass {PASSES[k][0]} {100 * min(prog(), 1):.1f}% "
                 f"loss {loss.item():.3g}")
         if now - t_ckpt > cfg.checkpoint_every_s:
             checkpoint()
@@ -223,18 +242,18 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     t_tap.handle.remove()
     s_tap.handle.remove()
     v = validate(student, encoders[0], val_t, "420", decoder)
-    if state["pass"] < len(PASSES):
-        state["history"].append({"pass": PASSES[state["pass"]][0], "step": state["step"],
+    if state.pass_index < len(PASSES):
+        state.history.append({"pass": PASSES[state.pass_index][0], "step": state.step,
                                  "val": v})
-        state["pass"] = len(PASSES)
+        state.pass_index = len(PASSES)
     checkpoint()
     weights = out / f"{name}.pt"
     save_model(student.eval(), weights, name=name, base=teacher.base,
                meta={"distill_config": asdict(cfg), "teacher": teacher.name,
-                     "teacher_digest": teacher.digest.hex(), "steps": state["step"],
+                     "teacher_digest": teacher.digest.hex(), "steps": state.step,
                      "input_decoder": decoder,
-                     "train_seconds": round(state["elapsed"], 1), "val_psnr": v})
-    log({"event": "done", "step": state["step"], "val_psnr": v, "weights": str(weights)})
-    say(f"done: {state['step']} steps, validation PSNR {v}, weights {weights}")
-    return {"weights": str(weights), "steps": state["step"], "val_psnr": v,
-            "history": state["history"]}
+                     "train_seconds": round(state.elapsed, 1), "val_psnr": v})
+    log({"event": "done", "step": state.step, "val_psnr": v, "weights": str(weights)})
+    say(f"done: {state.step} steps, validation PSNR {v}, weights {weights}")
+    return {"weights": str(weights), "steps": state.step, "val_psnr": v,
+            "history": state.history}

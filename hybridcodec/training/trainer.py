@@ -35,8 +35,9 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,30 +45,64 @@ import torch
 from ..basecodecs import BaseCodec, get_base
 from ..errors import HybridCodecError
 from ..nn.modelfile import save_model
-from .warmstart import init_from
-from .distributed import DistContext, SparseState, setup, shutdown, wrap_ddp
 from ..nn.networks import HybridNet, NetConfig
+from .config import TrainConfig
+from .data import (CodedPool, codec_roundtrip_batch, encoder_set, sample_qualities, split_files,
+                   training_data)
+from .distributed import DistContext, SparseState, setup, shutdown, wrap_ddp
 from .prefetch import CodedFeed, RoundTrip
 from .rateproxy import rate_proxy
-from .config import TrainConfig
-from .recipe import (EMA, QualityWeights, lr_scale, phase_segments,
-                     reconstruction_loss, segment_at)
-from .data import (CodedPool, codec_roundtrip_batch, encoder_set, sample_qualities,
-                           split_files, training_data)
+from .recipe import EMA, QualityWeights, lr_scale, phase_segments, reconstruction_loss, segment_at
 from .validation import Validator, validate
+from .warmstart import init_from
 
-__all__ = ["TrainConfig", "train", "validate", "sample_qualities", "codec_roundtrip_batch",
-           "training_data"]
+__all__ = ["TrainConfig", "Trainer", "RunState", "TrainResult", "train", "validate",
+           "sample_qualities", "codec_roundtrip_batch", "training_data"]
 
 
-# --------------------------------------------------------------------------- main loop
+# --------------------------------------------------------------------------- the run's state
+@dataclass
+class RunState:
+    """Where a run stands (stored in checkpoints as a plain dict, as it always was)."""
+
+    step: int = 0
+    elapsed: float = 0.0  # training seconds on the run's clock (validation excluded)
+    segment: int = 0  # index into the phase segments (``recipe.phase_segments``)
+    history: list[dict] = field(default_factory=list)  # validation at each phase end
+    last_val: float = 0.0  # ``elapsed`` at the last periodic validation
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunState:
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run returns (``as_dict`` for JSON)."""
+
+    weights: str
+    steps: int
+    val_psnr: dict
+    train_seconds: float
+    history: list[dict]
+
+    def __getitem__(self, key: str) -> Any:  # the dict the function once returned
+        return getattr(self, key)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
-def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> dict:
+def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainResult:
     """Run (or resume) training; returns a summary with the exported weights' path.
 
     Writes ``checkpoint.pt``, ``log.jsonl`` and finally ``<name>.pt`` under ``cfg.out``.
@@ -80,250 +115,315 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] | None = None) -> di
     ctx = setup(cfg.device)
     try:
         with contextlib.ExitStack() as stack:
-            return _train(cfg, ctx, base, encoders, progress, stack)
+            return Trainer(cfg, ctx, base, encoders, progress, stack).run()
     finally:
         if ctx.distributed:
             shutdown()
 
 
-def _train(cfg: TrainConfig, ctx: DistContext, base: BaseCodec, encoders: list[BaseCodec],
-           progress: Callable[[str], None] | None, stack: contextlib.ExitStack) -> dict:
-    dev = ctx.device
-    if cfg.batch % ctx.world:
-        raise HybridCodecError(f"batch {cfg.batch} is not divisible by {ctx.world} processes")
-    share = slice(ctx.rank * cfg.batch // ctx.world, (ctx.rank + 1) * cfg.batch // ctx.world)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = cfg.name or f"hyc-{cfg.base}"
-    ckpt_path, log_path = out / "checkpoint.pt", out / "log.jsonl"
+# --------------------------------------------------------------------------- the trainer
+class Trainer:
+    """One training run: the networks, optimisers, data and state (built, or resumed from the
+    run folder's checkpoint, by the constructor), and the alternating phases as methods
+    (:meth:`run`)."""
 
-    decoder = base.decoder_for(cfg.decoder)
-    sampler, val_t, val_files = training_data(cfg.data, cfg.val_images, cfg.patch, cfg.seed)
-    scale = 2 if cfg.mode == "compact" else 1
-    pool = CodedPool(sampler.images, crop=(cfg.crop_min, cfg.crop_max), size=cfg.pool_size,
-                     refresh=cfg.pool_refresh, scale=scale, seed=cfg.seed)
-    validator = Validator(encoders[0], val_t.to(dev), subsampling=cfg.subsampling,
-                          decoder=decoder)
+    def __init__(self, cfg: TrainConfig, ctx: DistContext, base: BaseCodec,
+                 encoders: list[BaseCodec], progress: Callable[[str], None] | None,
+                 stack: contextlib.ExitStack) -> None:
+        self.cfg, self.ctx, self.base, self.encoders = cfg, ctx, base, encoders
+        dev = self.dev = ctx.device
+        if cfg.batch % ctx.world:
+            raise HybridCodecError(f"batch {cfg.batch} is not divisible by {ctx.world} processes")
+        self.share = slice(ctx.rank * cfg.batch // ctx.world,
+                           (ctx.rank + 1) * cfg.batch // ctx.world)
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.name = cfg.name or f"hyc-{cfg.base}"
+        self.ckpt_path, self.log_path = self.out / "checkpoint.pt", self.out / "log.jsonl"
 
-    netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm, base.anchors,
-                       scale=scale, s2d=cfg.s2d,
-                       hf_width=cfg.hf_width, feature_enh=cfg.feature_enh, deform=cfg.deform,
-                       rec_arch=cfg.rec_arch)
-    torch.manual_seed(cfg.seed)  # the same initial weights in every process and every run
-    net = HybridNet(netcfg)
-    if cfg.init:
-        init_from(net, cfg.init)
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    net = net.to(dev, memory_format=fmt)
-    ema = EMA(net, cfg.ema) if cfg.ema else None
-    amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
-    qweights = QualityWeights(base.anchors[0], base.anchors[-1])
-    has_com = any(True for _ in net.com.parameters())
-    hooks: list[SparseState] = []
-    rec_d, com_d = wrap_ddp(net.rec, ctx, cfg.sparse_density, cfg.sparse_method, cfg.seed, hooks), \
-        wrap_ddp(net.com, ctx, cfg.sparse_density, cfg.sparse_method, cfg.seed, hooks)
-    opt_rec = torch.optim.Adam(net.rec.parameters(), lr=cfg.lr) if net.rec.depth else None
-    opt_com = torch.optim.Adam(net.com.parameters(), lr=cfg.com_lr) if has_com else None
-    state = {"step": 0, "elapsed": 0.0, "segment": 0, "history": [], "last_val": 0.0}
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
-        if ck["config"] != asdict(cfg):
-            raise HybridCodecError(f"{ckpt_path} was made with other settings; use another --out")
-        net.load_state_dict(ck["net"])
-        if opt_rec:
-            opt_rec.load_state_dict(ck["opt_rec"])
-        if opt_com:
-            opt_com.load_state_dict(ck["opt_com"])
-        if ema:
-            ema.module.load_state_dict(ck["ema"])
-        qweights.load_state_dict(ck["qweights"])
-        state = ck["state"]
-        sampler.rng = np.random.default_rng(cfg.seed + state["step"])
-        pool.rng = np.random.default_rng(cfg.seed + state["step"])
-    rng = random.Random(cfg.seed + state["step"])
-    segs = phase_segments(cfg.rounds if has_com else 0)  # nothing to alternate without a ComCNN
-    say = (progress if ctx.is_main else None) or (lambda s: None)
+        self.decoder = base.decoder_for(cfg.decoder)
+        self.sampler, val_t, val_files = training_data(cfg.data, cfg.val_images, cfg.patch,
+                                                       cfg.seed)
+        self.scale = scale = 2 if cfg.mode == "compact" else 1
+        self.pool = CodedPool(self.sampler.images, crop=(cfg.crop_min, cfg.crop_max),
+                              size=cfg.pool_size, refresh=cfg.pool_refresh, scale=scale,
+                              seed=cfg.seed)
+        self.validator = Validator(encoders[0], val_t.to(dev), subsampling=cfg.subsampling,
+                                   decoder=self.decoder)
+        netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm,
+                           base.anchors, scale=scale, s2d=cfg.s2d, hf_width=cfg.hf_width,
+                           feature_enh=cfg.feature_enh, deform=cfg.deform, rec_arch=cfg.rec_arch)
+        torch.manual_seed(cfg.seed)  # the same initial weights in every process and every run
+        net = HybridNet(netcfg)
+        if cfg.init:
+            init_from(net, cfg.init)
+        self.fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.net = net = net.to(dev, memory_format=self.fmt)
+        self.ema = EMA(net, cfg.ema) if cfg.ema else None
+        self.amp = dict(device_type=dev.type, dtype=torch.bfloat16,
+                        enabled=cfg.precision == "bf16")
+        self.qweights = QualityWeights(base.anchors[0], base.anchors[-1])
+        has_com = any(True for _ in net.com.parameters())
+        self.hooks: list[SparseState] = []
+        self.rec_d = wrap_ddp(net.rec, ctx, cfg.sparse_density, cfg.sparse_method, cfg.seed,
+                              self.hooks)
+        self.com_d = wrap_ddp(net.com, ctx, cfg.sparse_density, cfg.sparse_method, cfg.seed,
+                              self.hooks)
+        self.opt_rec = torch.optim.Adam(net.rec.parameters(), lr=cfg.lr) if net.rec.depth \
+            else None
+        self.opt_com = torch.optim.Adam(net.com.parameters(), lr=cfg.com_lr) if has_com else None
+        self.state = RunState()
+        if self.ckpt_path.exists():
+            self._resume()
+        self.rng = random.Random(cfg.seed + self.state.step)
+        # nothing to alternate without a ComCNN
+        self.segs = phase_segments(cfg.rounds if has_com else 0)
+        self.say = (progress if ctx.is_main else None) or (lambda s: None)
+        # one process only: data-parallel ranks draw the same global batch from identical pools
+        if cfg.prefetch and scale == 1 and cfg.pipeline == "whole" and ctx.world == 1:
+            self.pool.feed = feed = CodedFeed(
+                split_files(cfg.data, cfg.val_images)[0], min_side=cfg.patch,
+                crop=(cfg.crop_min, cfg.crop_max),
+                coder=RoundTrip(cfg.base, cfg.jpeg_encoders, self.decoder, cfg.subsampling),
+                seed=cfg.seed + self.state.step + 7919 * ctx.rank)
+            stack.callback(feed.close)
+        self.data_info = {"folders": cfg.data.split(os.pathsep),
+                          "train_images": len(self.sampler.images), "validation_files": val_files}
+        self.clock = time.process_time if cfg.clock == "cpu" else time.monotonic
+        self.loss_ema: float | None = None
 
-    def prog() -> float:
-        if cfg.budget_s > 0:
-            return state["elapsed"] / cfg.budget_s
-        return state["step"] / max(cfg.steps, 1)
+    # --- state, logs, checkpoints ----------------------------------------------------------
 
-    def log(rec: dict) -> None:
-        if ctx.is_main:
-            with open(log_path, "a") as fh:
+    def _resume(self) -> None:
+        ck = torch.load(self.ckpt_path, map_location=self.dev, weights_only=False)
+        if ck["config"] != asdict(self.cfg):
+            raise HybridCodecError(f"{self.ckpt_path} was made with other settings; use another "
+                                   f"--out")
+        self.net.load_state_dict(ck["net"])
+        if self.opt_rec:
+            self.opt_rec.load_state_dict(ck["opt_rec"])
+        if self.opt_com:
+            self.opt_com.load_state_dict(ck["opt_com"])
+        if self.ema:
+            self.ema.module.load_state_dict(ck["ema"])
+        self.qweights.load_state_dict(ck["qweights"])
+        self.state = RunState.from_dict(ck["state"])
+        self.sampler.rng = np.random.default_rng(self.cfg.seed + self.state.step)
+        self.pool.rng = np.random.default_rng(self.cfg.seed + self.state.step)
+
+    def progress(self) -> float:
+        """How far the run is, 0-1: elapsed / budget, or step / steps."""
+        if self.cfg.budget_s > 0:
+            return self.state.elapsed / self.cfg.budget_s
+        return self.state.step / max(self.cfg.steps, 1)
+
+    def log(self, rec: dict) -> None:
+        if self.ctx.is_main:
+            with open(self.log_path, "a") as fh:
                 fh.write(json.dumps(rec) + "\n")
 
-    def validate_main() -> dict:
-        return validator(ema.module if ema else net) if ctx.is_main else {}
+    def validate(self) -> dict:
+        """Validation PSNR of the weight average (or the network) on the held-out crops."""
+        return self.validator(self.ema.module if self.ema else self.net) if self.ctx.is_main \
+            else {}
 
-    def checkpoint() -> None:
-        if not ctx.is_main:
+    def checkpoint(self) -> None:
+        if not self.ctx.is_main:
             return
-        _save_checkpoint(
-            ckpt_path,
-            {
-                "config": asdict(cfg),
-                "net": net.state_dict(),
-                "opt_rec": opt_rec.state_dict() if opt_rec else None,
-                "opt_com": opt_com.state_dict() if opt_com else None,
-                "ema": ema.module.state_dict() if ema else None,
-                "qweights": qweights.state_dict(),
-                "state": state,
-            },
-        )
+        _save_checkpoint(self.ckpt_path, {
+            "config": asdict(self.cfg),
+            "net": self.net.state_dict(),
+            "opt_rec": self.opt_rec.state_dict() if self.opt_rec else None,
+            "opt_com": self.opt_com.state_dict() if self.opt_com else None,
+            "ema": self.ema.module.state_dict() if self.ema else None,
+            "qweights": self.qweights.state_dict(),
+            "state": self.state.to_dict(),
+        })
 
-    def code(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    # --- data ------------------------------------------------------------------------------
+
+    def code(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
         """One pool entry: a crop coded whole (after ComCNN in compact mode), random quality
         and encoder."""
-        q = sample_qualities(base, 1, rng)[0]
-        c = encoders[rng.randrange(len(encoders))]
+        cfg, dev = self.cfg, self.dev
+        q = sample_qualities(self.base, 1, self.rng)[0]
+        c = self.encoders[self.rng.randrange(len(self.encoders))]
         qt = c.table_quality(q, subsampling=cfg.subsampling)
-        if scale == 1:
+        if self.scale == 1:
             img = crop
         else:
             with torch.no_grad():
                 x1 = torch.from_numpy(crop).permute(2, 0, 1)[None].float().div(255).to(dev)
-                img = (net.com(x1, torch.tensor([qt], device=dev))[0].clamp(0, 1) * 255
+                img = (self.net.com(x1, torch.tensor([qt], device=dev))[0].clamp(0, 1) * 255
                        ).round().byte().permute(1, 2, 0).cpu().numpy()
-        return c.decode(c.encode(img, q, subsampling=cfg.subsampling), decoder=decoder), qt
+        return c.decode(c.encode(img, q, subsampling=cfg.subsampling), decoder=self.decoder), qt
 
-    # one process only: data-parallel ranks draw the same global batch from identical pools
-    if cfg.prefetch and scale == 1 and cfg.pipeline == "whole" and ctx.world == 1:
-        pool.feed = CodedFeed(split_files(cfg.data, cfg.val_images)[0], min_side=cfg.patch,
-                              crop=(cfg.crop_min, cfg.crop_max),
-                              coder=RoundTrip(cfg.base, cfg.jpeg_encoders, decoder,
-                                              cfg.subsampling),
-                              seed=cfg.seed + state["step"] + 7919 * ctx.rank)
-        stack.callback(pool.feed.close)
-    data_info = {"folders": cfg.data.split(os.pathsep), "train_images": len(sampler.images),
-                 "validation_files": val_files}
-    if state["step"] == 0:
-        v = validate_main()
-        log({"event": "start", "val_psnr": v, "device": str(dev), "processes": ctx.world,
-             "data": data_info})
-        say(f"step 0 baseline validation PSNR {v}")
-    clock = time.process_time if cfg.clock == "cpu" else time.monotonic
-    t_last, t_ckpt = clock(), time.monotonic()
-    loss_ema = None
-    while (seg := segment_at(prog(), segs)) < len(segs):
-        phase = segs[seg][0]
-        if seg != state["segment"]:  # a phase ended: validate, log, checkpoint
-            v = validate_main()
-            state["history"].append({"segment": state["segment"], "step": state["step"], "val": v})
-            log({"event": "phase_end", "segment": state["segment"], "step": state["step"],
-                 "elapsed_s": round(state["elapsed"], 1), "val_psnr": v})
-            say(f"phase {segs[state['segment']][0]} #{state['segment']} done, val PSNR {v}")
-            if segs[state["segment"]][0] == "b":
-                pool.clear()  # ComCNN changed: its compact images are coded again
-            state["segment"] = seg
-            checkpoint()
-            t_last = clock()  # validation is not training time
-        elif cfg.val_every_s and state["elapsed"] - state["last_val"] >= cfg.val_every_s:
-            v = validate_main()
-            log({"event": "val", "step": state["step"], "elapsed_s": round(state["elapsed"], 1),
-                 "val_psnr": v})
-            state["last_val"] = state["elapsed"]
-            t_last = clock()
-        scale_lr = lr_scale(cfg.schedule, prog())
-        if phase == "a" and opt_rec and cfg.pipeline == "whole":
-            x, dec, qs_t = pool.batch(cfg.batch, cfg.patch, code)  # every rank: the global batch
-            x, dec, qt = x[share].to(dev), dec[share].to(dev, memory_format=fmt), qs_t[share]
-            qt = torch.tensor(qt, device=dev)
-        else:
-            x = sampler.batch(cfg.batch)[share].to(dev)  # every rank draws the global batch
-            qs = sample_qualities(base, cfg.batch, rng)
-            cods = [encoders[rng.randrange(len(encoders))] for _ in qs] if len(encoders) > 1 \
-                else [encoders[0]] * len(qs)  # every rank draws the global batch's encoders too
-            qs, cods = qs[share], cods[share]
-            # both networks are told the quality that the payload's tables say
-            qt = torch.tensor([c.table_quality(q, subsampling=cfg.subsampling)
-                               for c, q in zip(cods, qs)], device=dev)
-            if phase == "a" and opt_rec:
-                net.com.eval()
-                with torch.no_grad():
-                    compact = net.com(x, qt)
-                dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, decoder)
-        if phase == "a" and opt_rec:
-            net.com.eval()
-            net.rec.train()
-            qweights.frozen = False
-            with torch.autocast(**amp):  # bf16 arithmetic, fp32 weights; the loss in fp32
-                y = rec_d(dec.contiguous(memory_format=fmt), qt)
-            loss = reconstruction_loss(cfg.loss, y.float(), x, prog(), qt.tolist(), qweights)
-            opt, lr = opt_rec, cfg.lr
-        elif phase == "b" and opt_com:
-            net.rec.eval()
-            net.com.train()
-            with torch.autocast(**amp):
-                compact = com_d(x.contiguous(memory_format=fmt), qt).float()
-            if cfg.com_grad == "ste":
-                dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, decoder)
-                compact = compact + (dec - compact).detach()
-            for p in net.rec.parameters():
-                p.requires_grad_(False)
-            qweights.frozen = True  # phase (b) is measured by phase (a)'s yardstick
-            with torch.autocast(**amp):
-                y = net.rec(compact, qt)
-            loss = reconstruction_loss(cfg.loss, y.float(), x, prog(), qt.tolist(), qweights)
-            if cfg.rate_weight:  # distortion in units of each quality's mean, rate in ~bits/px
-                loss = loss + cfg.rate_weight * rate_proxy(base.name, compact, qt).mean()
-            for p in net.rec.parameters():
-                p.requires_grad_(True)
-            opt, lr = opt_com, cfg.com_lr
-        else:  # nothing to train in this phase (a baseline side): skip it
-            state["elapsed"] = max(state["elapsed"], segs[seg][1] * cfg.budget_s)
-            state["step"] = max(state["step"], int(segs[seg][1] * cfg.steps))
-            continue
-        for g in opt.param_groups:
-            g["lr"] = lr * scale_lr
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if ema:
-            ema.update(net, state["step"])
-        now = clock()
-        state["elapsed"] = ctx.max_scalar(state["elapsed"] + now - t_last)
-        t_last = now
-        state["step"] += 1
-        lv = loss.item()
-        loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
-        if state["step"] % cfg.log_every == 0:
-            rec = {"event": "step", "step": state["step"], "phase": phase,
-                   "elapsed_s": round(state["elapsed"], 1), "loss_avg": round(loss_ema, 7),
-                   "loss": ctx.mean_scalar(lv)}  # of the global batch
-            if cfg.loss == "mse":
-                rec["train_psnr"] = round(10 * math.log10(1 / max(loss_ema, 1e-12)), 3)
-            if hooks:  # bytes this worker sent per step since the last record, dense vs actual
-                dense = sent = 0
-                for h in hooks:
-                    d, s_ = h.take_counts()
-                    dense, sent = dense + d, sent + s_
-                rec.update(comm_bytes_dense_per_step=dense / cfg.log_every,
-                           comm_bytes_sent_per_step=sent / cfg.log_every)
-            log(rec)
-            say(f"step {state['step']} phase {phase} {100 * min(prog(), 1):.1f}% "
-                f"loss {loss_ema:.4g}")
-        if time.monotonic() - t_ckpt > cfg.checkpoint_every_s:
-            checkpoint()
-            t_ckpt = time.monotonic()
-    v = validate_main()
-    state["history"].append({"segment": state["segment"], "step": state["step"], "val": v})
-    state["segment"] = len(segs)
-    checkpoint()
-    weights = out / f"{name}.pt"
-    if not ctx.is_main:
-        ctx.barrier()  # rank 0 exports the weights
-        return {"weights": str(weights), "steps": state["step"], "val_psnr": v,
-                "train_seconds": state["elapsed"], "history": state["history"]}
-    final = (ema.module if ema else net).cpu()
-    save_model(final, weights, name=name, base=cfg.base,
-               meta={"train_config": asdict(cfg), "steps": state["step"],
-                     "input_decoder": decoder, "data": data_info,
-                     "train_seconds": round(state["elapsed"], 1), "device": str(dev),
-                     "val_psnr": v})
-    log({"event": "done", "step": state["step"], "val_psnr": v, "weights": str(weights)})
-    say(f"done: {state['step']} steps, val PSNR {v}, weights {weights}")
-    ctx.barrier()
-    return {"weights": str(weights), "steps": state["step"], "val_psnr": v,
-            "train_seconds": state["elapsed"], "history": state["history"]}
+    def _batch(self, phase: str) -> tuple[Any, Any, Any, list, list]:
+        """(targets, decoded inputs or None, table qualities, encoders, qualities) of this
+        process's share of the global batch."""
+        cfg, dev, share = self.cfg, self.dev, self.share
+        if phase == "a" and self.opt_rec and cfg.pipeline == "whole":
+            x, dec, qs_t = self.pool.batch(cfg.batch, cfg.patch, self.code)  # the global batch
+            x, dec = x[share].to(dev), dec[share].to(dev, memory_format=self.fmt)
+            return x, dec, torch.tensor(qs_t[share], device=dev), [], []
+        x = self.sampler.batch(cfg.batch)[share].to(dev)  # every rank draws the global batch
+        qs = sample_qualities(self.base, cfg.batch, self.rng)
+        encs = self.encoders
+        cods = [encs[self.rng.randrange(len(encs))] for _ in qs] if len(encs) > 1 \
+            else [encs[0]] * len(qs)  # every rank draws the global batch's encoders too
+        qs, cods = qs[share], cods[share]
+        # both networks are told the quality that the payload's tables say
+        qt = torch.tensor([c.table_quality(q, subsampling=cfg.subsampling)
+                           for c, q in zip(cods, qs)], device=dev)
+        dec = None
+        if phase == "a" and self.opt_rec:
+            self.net.com.eval()
+            with torch.no_grad():
+                compact = self.net.com(x, qt)
+            dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, self.decoder)
+        return x, dec, qt, cods, qs
+
+    # --- the two phases --------------------------------------------------------------------
+
+    def _loss_a(self, x, dec, qt) -> Any:
+        """Phase (a): RecCNN on the real codec's output, ComCNN fixed."""
+        net = self.net
+        net.com.eval()
+        net.rec.train()
+        self.qweights.frozen = False
+        with torch.autocast(**self.amp):  # bf16 arithmetic, fp32 weights; the loss in fp32
+            y = self.rec_d(dec.contiguous(memory_format=self.fmt), qt)
+        return reconstruction_loss(self.cfg.loss, y.float(), x, self.progress(), qt.tolist(),
+                                   self.qweights)
+
+    def _loss_b(self, x, qt, cods: list, qs: list) -> Any:
+        """Phase (b): ComCNN through the auxiliary variable (or the real codec with an identity
+        gradient), RecCNN fixed; plus the rate proxy when weighted."""
+        cfg, net = self.cfg, self.net
+        net.rec.eval()
+        net.com.train()
+        with torch.autocast(**self.amp):
+            compact = self.com_d(x.contiguous(memory_format=self.fmt), qt).float()
+        if cfg.com_grad == "ste":
+            dec = codec_roundtrip_batch(compact, cods, qs, cfg.subsampling, self.decoder)
+            compact = compact + (dec - compact).detach()
+        for p in net.rec.parameters():
+            p.requires_grad_(False)
+        self.qweights.frozen = True  # phase (b) is measured by phase (a)'s yardstick
+        with torch.autocast(**self.amp):
+            y = net.rec(compact, qt)
+        loss = reconstruction_loss(cfg.loss, y.float(), x, self.progress(), qt.tolist(),
+                                   self.qweights)
+        if cfg.rate_weight:  # distortion in units of each quality's mean, rate in ~bits/px
+            loss = loss + cfg.rate_weight * rate_proxy(self.base.name, compact, qt).mean()
+        for p in net.rec.parameters():
+            p.requires_grad_(True)
+        return loss
+
+    def _end_phase(self, seg: int) -> None:
+        """A phase ended: validate, log, checkpoint; move to segment ``seg``."""
+        st, segs = self.state, self.segs
+        v = self.validate()
+        st.history.append({"segment": st.segment, "step": st.step, "val": v})
+        self.log({"event": "phase_end", "segment": st.segment, "step": st.step,
+                  "elapsed_s": round(st.elapsed, 1), "val_psnr": v})
+        self.say(f"phase {segs[st.segment][0]} #{st.segment} done, val PSNR {v}")
+        if segs[st.segment][0] == "b":
+            self.pool.clear()  # ComCNN changed: its compact images are coded again
+        st.segment = seg
+        self.checkpoint()
+
+    def _log_step(self, phase: str, lv: float) -> None:
+        cfg, st = self.cfg, self.state
+        assert self.loss_ema is not None
+        rec: dict[str, Any] = {"event": "step", "step": st.step, "phase": phase,
+                               "elapsed_s": round(st.elapsed, 1),
+                               "loss_avg": round(self.loss_ema, 7),
+                               "loss": self.ctx.mean_scalar(lv)}  # of the global batch
+        if cfg.loss == "mse":
+            rec["train_psnr"] = round(10 * math.log10(1 / max(self.loss_ema, 1e-12)), 3)
+        if self.hooks:  # bytes this worker sent per step since the last record, dense vs actual
+            dense = sent = 0
+            for h in self.hooks:
+                d, s_ = h.take_counts()
+                dense, sent = dense + d, sent + s_
+            rec.update(comm_bytes_dense_per_step=dense / cfg.log_every,
+                       comm_bytes_sent_per_step=sent / cfg.log_every)
+        self.log(rec)
+        self.say(f"step {st.step} phase {phase} {100 * min(self.progress(), 1):.1f}% "
+                 f"loss {self.loss_ema:.4g}")
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        """The alternating phases until the budget (or the steps) is spent, then the weights."""
+        cfg, st, segs = self.cfg, self.state, self.segs
+        if st.step == 0:
+            v = self.validate()
+            self.log({"event": "start", "val_psnr": v, "device": str(self.dev),
+                      "processes": self.ctx.world, "data": self.data_info})
+            self.say(f"step 0 baseline validation PSNR {v}")
+        t_last, t_ckpt = self.clock(), time.monotonic()
+        while (seg := segment_at(self.progress(), segs)) < len(segs):
+            phase = segs[seg][0]
+            if seg != st.segment:
+                self._end_phase(seg)
+                t_last = self.clock()  # validation is not training time
+            elif cfg.val_every_s and st.elapsed - st.last_val >= cfg.val_every_s:
+                v = self.validate()
+                self.log({"event": "val", "step": st.step, "elapsed_s": round(st.elapsed, 1),
+                          "val_psnr": v})
+                st.last_val = st.elapsed
+                t_last = self.clock()
+            scale_lr = lr_scale(cfg.schedule, self.progress())
+            x, dec, qt, cods, qs = self._batch(phase)
+            if phase == "a" and self.opt_rec:
+                loss, opt, lr = self._loss_a(x, dec, qt), self.opt_rec, cfg.lr
+            elif phase == "b" and self.opt_com:
+                loss, opt, lr = self._loss_b(x, qt, cods, qs), self.opt_com, cfg.com_lr
+            else:  # nothing to train in this phase (a baseline side): skip it
+                st.elapsed = max(st.elapsed, segs[seg][1] * cfg.budget_s)
+                st.step = max(st.step, int(segs[seg][1] * cfg.steps))
+                continue
+            for g in opt.param_groups:
+                g["lr"] = lr * scale_lr
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if self.ema:
+                self.ema.update(self.net, st.step)
+            now = self.clock()
+            st.elapsed = self.ctx.max_scalar(st.elapsed + now - t_last)
+            t_last = now
+            st.step += 1
+            lv = loss.item()
+            self.loss_ema = lv if self.loss_ema is None else 0.98 * self.loss_ema + 0.02 * lv
+            if st.step % cfg.log_every == 0:
+                self._log_step(phase, lv)
+            if time.monotonic() - t_ckpt > cfg.checkpoint_every_s:
+                self.checkpoint()
+                t_ckpt = time.monotonic()
+        return self._finish()
+
+    def _finish(self) -> TrainResult:
+        """Final validation and checkpoint; rank 0 writes the model file."""
+        cfg, st = self.cfg, self.state
+        v = self.validate()
+        st.history.append({"segment": st.segment, "step": st.step, "val": v})
+        st.segment = len(self.segs)
+        self.checkpoint()
+        weights = self.out / f"{self.name}.pt"
+        result = TrainResult(str(weights), st.step, v, st.elapsed, st.history)
+        if not self.ctx.is_main:
+            self.ctx.barrier()  # rank 0 exports the weights
+            return result
+        final = (self.ema.module if self.ema else self.net).cpu()
+        save_model(final, weights, name=self.name, base=cfg.base,
+                   meta={"train_config": asdict(cfg), "steps": st.step,
+                         "input_decoder": self.decoder, "data": self.data_info,
+                         "train_seconds": round(st.elapsed, 1), "device": str(self.dev),
+                         "val_psnr": v})
+        self.log({"event": "done", "step": st.step, "val_psnr": v, "weights": str(weights)})
+        self.say(f"done: {st.step} steps, val PSNR {v}, weights {weights}")
+        self.ctx.barrier()
+        return result
