@@ -39,6 +39,7 @@ def main() -> None:
                 comp = Encoder(im, base, get_model(default_model_name(b, "compact", "fast")), "420")
                 full = Encoder(im, base, get_model(default_model_name(b, "full", "fast")), "420")
                 _, _, d = choose_mode(comp, full, q, None, estimate=False)
+                d = d.as_dict()
                 target = d["target_bytes"]
                 proxy, qn, _ = naive_proxy(comp, target,
                                            guess=guess_quality(base, 32 * target / pixels))

@@ -30,6 +30,7 @@ from . import container as hyc
 from . import standard
 from .adaptconfig import AdaptConfig
 from .basecodecs import BaseCodec, get_base
+from .decisions import AdaptDecision, EncodeDecision
 from .errors import (DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, check_pixels,
                      guarded, one_line)
 from .imageio import as_image
@@ -83,7 +84,10 @@ def check(data: bytes, /) -> bool:
 
 @dataclass(frozen=True)
 class EncodeResult:
-    """An encoded file plus the settings chosen for it and the adaptation decision."""
+    """An encoded file plus the settings chosen for it and what was decided: ``decisions``
+    (typed, :class:`~hybridcodec.decisions.EncodeDecision`) and ``decision``, the same as the
+    JSON the CLI prints with ``-v`` (the adaptation figures at the top level, ``mode`` and
+    ``decoder`` nested)."""
 
     data: bytes
     quality: float
@@ -91,6 +95,7 @@ class EncodeResult:
     bpp: float
     decision: dict = field(default_factory=dict)
     mode: str = "compact"  # the container's mode flag: compact or full
+    decisions: EncodeDecision = field(default_factory=EncodeDecision)
 
 
 def _mode_model(base: str, mode: str, model: str | None,
@@ -145,10 +150,9 @@ def encode_ex(image: np.ndarray, /, *, options: EncodeOptions | None = None,
         e.metadata = metadata
     pixels = img.shape[0] * img.shape[1]
     target = target_bytes(pixels, bpp, size)
-    decision: dict = {}
+    mode_d, decoder_d, adapt_d = None, None, None
     if len(encs) == 2:
-        enc, q, decision["mode"] = choose_mode(encs[0], encs[1], quality, target, progress,
-                                               exact=exact)
+        enc, q, mode_d = choose_mode(encs[0], encs[1], quality, target, progress, exact=exact)
     else:
         enc = encs[0]
         if target is not None:
@@ -163,19 +167,19 @@ def encode_ex(image: np.ndarray, /, *, options: EncodeOptions | None = None,
             assert quality is not None  # EncodeOptions.target_quality: no target, a quality
             q = codec.check_quality(quality)
         if mode == "full" and model is None and enc.model.has_rec:
-            enc, decision["decoder"] = choose_decoder(enc, q, progress)
+            enc, decoder_d = choose_decoder(enc, q, progress)
     data = enc.file_at(q)
-    chosen_plain = len(encs) == 2 or "decoder" in decision  # the encoder picked the decoder
+    chosen_plain = len(encs) == 2 or decoder_d is not None  # the encoder picked the decoder
     if cfg is not None and chosen_plain and not enc.model.has_rec:
-        decision.update(kept=False, reason=f"the encoder chose {enc.model.name}, which has no "
-                                           f"parameters to adapt")
+        adapt_d = AdaptDecision(False, None, reason=f"the encoder chose {enc.model.name}, "
+                                                    f"which has no parameters to adapt")
     elif cfg is not None:
-        data, q, more = adapt_and_decide(enc, q, target, cfg, progress)
-        decision.update(more)
+        data, q, adapt_d = adapt_and_decide(enc, q, target, cfg, progress)
     elif progress:
         progress(f"{enc.resolution} mode, quality {q:g}, {len(data)} bytes")
-    return EncodeResult(data, q, enc.model.name, 8 * len(data) / pixels, decision,
-                        enc.resolution)
+    decisions = EncodeDecision(mode_d, decoder_d, adapt_d)
+    return EncodeResult(data, q, enc.model.name, 8 * len(data) / pixels, decisions.as_dict(),
+                        enc.resolution, decisions)
 
 
 @guarded

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .decisions import DecoderDecision, Figures, ModeDecision
 from .errors import HybridCodecError
 from .ratecontrol import fit_compact, guess_quality, naive_proxy, search_quality
 
@@ -73,7 +74,7 @@ def _compact_guess(base, target: int, pixels: int, full_quality: float | None) -
 
 def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: int | None,
                 progress: Callable[[str], None] | None = None, *, exact: bool = False,
-                estimate: bool = True) -> tuple[Encoder, float, dict]:
+                estimate: bool = True) -> tuple[Encoder, float, ModeDecision]:
     """Pick the codec mode for one image: the better PSNR at (at most) the same file size.
 
     With a ``target`` (bytes) both modes are rate-controlled to it; with a ``quality`` the
@@ -103,7 +104,7 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
             cands["full"] = search_quality(full, target, guess=guess, slope=slope_f)
         except HybridCodecError:
             pass
-    figures: dict = {"rule": "equal size, better PSNR", "target_bytes": target}
+    estimated: dict | None = None
     encs = {"compact": compact, "full": full}
     if "full" in cands:
         for key, twin in plain_twins(full).items():
@@ -121,13 +122,13 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
     if qn is not None and measured and estimate and not exact:
         naive = round(proxy.psnr(qn), 4)
         lead = max(measured.values()) - naive  # plain full-resolution over naive compact
-        figures["estimate"] = {"naive_compact_psnr": naive, "plain_full_lead_db": round(lead, 4)}
+        estimated = {"naive_compact_psnr": naive, "plain_full_lead_db": round(lead, 4)}
         if lead > SKIP_MARGIN_DB["compact"]:
             skip = "compact"
         elif -lead > SKIP_MARGIN_DB["full"] and full.model.has_rec:
             skip = "full"
         if skip:
-            figures["estimate"]["skipped"] = skip
+            estimated["skipped"] = skip
             say(f"auto mode: the estimate leaves out {skip} (plain full-resolution decode "
                 f"{lead:+.2f} dB against the naive compact encoding)")
     if skip != "compact":
@@ -139,29 +140,25 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
                 raise
     if skip == "full":
         cands.pop("full", None)
+    figures: dict[str, Figures] = {}
     for mode, q in cands.items():
         e = encs[mode]
         say(f"auto mode: trying {mode} at quality {q:g}")
-        figures[mode] = {"quality": q, "bytes": len(e.file_at(q)),
-                         "psnr": measured.get(mode) or round(e.psnr(q), 4)}
-    chosen = max(cands, key=lambda m: figures[m]["psnr"])
-    figures["chosen"] = chosen
-    say("auto mode: " + "; ".join(f"{m} q{figures[m]['quality']:g} {figures[m]['bytes']} B "
-                                  f"{figures[m]['psnr']:.3f} dB" for m in cands)
-        + f" -> {chosen}")
-    return encs[chosen], cands[chosen], figures
+        figures[mode] = Figures(q, len(e.file_at(q)), measured.get(mode) or round(e.psnr(q), 4))
+    chosen = max(cands, key=lambda m: figures[m].psnr)
+    say("auto mode: " + "; ".join(f"{m} q{f.quality:g} {f.bytes} B {f.psnr:.3f} dB"
+                                  for m, f in figures.items()) + f" -> {chosen}")
+    return encs[chosen], cands[chosen], ModeDecision(target, figures, chosen, estimated)
 
 
 def choose_decoder(full: Encoder, q: float, progress: Callable[[str], None] | None = None,
-                   ) -> tuple[Encoder, dict]:
+                   ) -> tuple[Encoder, DecoderDecision]:
     """Full-resolution mode: keep the network only if it beats the plain decoders on this image
     (the same codestream, so the classical codec is never lost). Returns (encoder, figures)."""
     encs = [*plain_twins(full).values(), full]
-    figs: dict[str, Any] = {e.model.name: {"bytes": len(e.file_at(q)),
-                                           "psnr": round(e.psnr(q), 4)}
-                            for e in encs}
-    best = max(encs, key=lambda e: figs[e.model.name]["psnr"])  # ties: the plain decoder
-    figs["chosen"] = best.model.name
+    figs = {e.model.name: Figures(None, len(e.file_at(q)), round(e.psnr(q), 4)) for e in encs}
+    best = max(encs, key=lambda e: figs[e.model.name].psnr)  # ties: the plain decoder
+    decision = DecoderDecision(figs, best.model.name)
     if progress:
-        progress(f"full mode decoder: {figs}")
-    return best, figs
+        progress(f"full mode decoder: {decision.as_dict()}")
+    return best, decision

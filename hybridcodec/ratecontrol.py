@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .decisions import AdaptDecision, Figures
 from .errors import HybridCodecError
 from .metrics import psnr, psnr_from_sse, sse
 from .weightcoding import decode_update, encode_update
@@ -226,57 +227,48 @@ def _slope(enc: Encoder, q: float, d0: float, bytes0: int) -> float:
 
 def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfig,
                      progress: Callable[[str], None] | None = None,
-                     ) -> tuple[bytes, float, dict]:
+                     ) -> tuple[bytes, float, AdaptDecision]:
     """Adapt the decoder to the image and keep the update only when it pays.
 
-    Returns (file bytes, quality used, decision figures)."""
+    Returns (file bytes, quality used, the decision and its figures)."""
     say = progress or (lambda s: None)
     f0 = enc.file_at(q)
     d0 = enc.sse(q)
-    without = {"quality": q, "bytes": len(f0), "psnr": round(enc.psnr(q), 4)}
+    without = Figures(q, len(f0), round(enc.psnr(q), 4))
     if target is None:
+        rule = "D + lambda*R"
         payload, deltas, stats = _adapted_update(enc, q, cfg, cfg.seconds, say)
         if payload is None:
-            return f0, q, {"kept": False, "reason": "update quantised to zero", "without": without}
+            return f0, q, AdaptDecision(False, None, without, reason="update quantised to zero")
         f1 = enc.file_at(q, payload)
         d1 = sse(enc.image, enc.reconstruct(q, deltas))
         lam = _slope(enc, q, d0, len(f0))
         j0, j1 = d0 + lam * 8 * len(f0), d1 + lam * 8 * len(f1)
         keep = j1 < j0
-        decision = {"kept": keep, "rule": "D + lambda*R", "lambda_sse_per_bit": lam,
-                    "without": without, "update": stats,
-                    "with": {"quality": q, "bytes": len(f1),
-                             "psnr": round(psnr_from_sse(d1, enc.image.size), 4)}}
-        say(_summary(decision))
+        decision = AdaptDecision(keep, rule, without,
+                                 Figures(q, len(f1), round(psnr_from_sse(d1, enc.image.size), 4)),
+                                 lambda_sse_per_bit=lam, update=stats)
+        say(decision.summary())
         return (f1 if keep else f0), q, decision
     # target size: base at the target vs. base at a lower quality + update at the same size
+    rule = "equal size, better PSNR"
     half = cfg.seconds / 2
     payload, _, _ = _adapted_update(enc, q, cfg, half, say)
-    decision = {"kept": False, "rule": "equal size, better PSNR", "without": without}
     if payload is None:
-        decision["reason"] = "update quantised to zero"
-        return f0, q, decision
+        return f0, q, AdaptDecision(False, rule, without, reason="update quantised to zero")
     try:
         q1 = search_quality(enc, target, payload)
         payload, deltas, stats = _adapted_update(enc, q1, cfg, half, say)
         if payload is None:
-            decision["reason"] = "update quantised to zero"
-            return f0, q, decision
+            return f0, q, AdaptDecision(False, rule, without, reason="update quantised to zero")
         if len(enc.file_at(q1, payload)) > target:  # the re-trained update grew: step down
             q1 = search_quality(enc, target, payload)
     except HybridCodecError:
-        decision["reason"] = "no lower quality leaves room for the update"
-        return f0, q, decision
+        return f0, q, AdaptDecision(False, rule, without,
+                                    reason="no lower quality leaves room for the update")
     f1 = enc.file_at(q1, payload)
     p1 = psnr(enc.image, enc.reconstruct(q1, deltas))
-    decision.update({"kept": p1 > without["psnr"], "update": stats,
-                     "with": {"quality": q1, "bytes": len(f1), "psnr": round(p1, 4)}})
-    say(_summary(decision))
-    return (f1, q1, decision) if decision["kept"] else (f0, q, decision)
-
-
-def _summary(d: dict) -> str:
-    w, a = d["without"], d["with"]
-    verdict = "kept" if d["kept"] else "dropped"
-    return (f"update {verdict} ({d['rule']}): without q{w['quality']:g} {w['bytes']} B "
-            f"{w['psnr']:.3f} dB; with q{a['quality']:g} {a['bytes']} B {a['psnr']:.3f} dB")
+    decision = AdaptDecision(p1 > without.psnr, rule, without, Figures(q1, len(f1), round(p1, 4)),
+                             update=stats)
+    say(decision.summary())
+    return (f1, q1, decision) if decision.kept else (f0, q, decision)
