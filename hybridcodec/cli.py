@@ -28,7 +28,7 @@ import typer
 
 from .cli_train import distill, train
 from .chatter import captured, summary
-from .cli_files import about, run_batch, single as one_or_many, status
+from .cli_files import about, cli_terms, run_batch, single as one_or_many, status
 from . import standard
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, one_line
 
@@ -45,7 +45,7 @@ app = typer.Typer(
 
 
 def _fail(msg: str) -> None:
-    typer.echo(f"hybridcodec: error: {msg}", err=True)
+    typer.echo(f"hybridcodec: error: {cli_terms(msg)}", err=True)
     raise typer.Exit(2)
 
 
@@ -67,7 +67,7 @@ def _decode_one(name: str, verbose: bool, fn):
         warnings.simplefilter("always", HybridCodecWarning)
         out = fn(data, say)
     for msg in [*(str(w.message) for w in caught), *([summary(said)] if said else [])]:
-        typer.echo(f"hybridcodec: warning: {about(name, msg)}", err=True)
+        typer.echo(f"hybridcodec: warning: {cli_terms(about(name, msg))}", err=True)
     return out
 
 
@@ -367,7 +367,7 @@ def main() -> None:
     """Entry point of the ``hybridcodec`` command: any error is one line and exit code 2
     (set ``HYBRIDCODEC_DEBUG=1`` for the traceback of an unexpected one)."""
     def one_line_warning(message, category, filename, lineno, file=None, line=None):  # noqa
-        typer.echo(f"hybridcodec: warning: {one_line(message)}", err=True)
+        typer.echo(f"hybridcodec: warning: {cli_terms(one_line(message))}", err=True)
 
     warnings.showwarning = one_line_warning  # every command's warnings: one line each
     try:
@@ -389,5 +389,5 @@ def main() -> None:
             raise
         msg = one_line(exc) if isinstance(exc, HybridCodecError) else \
             f"internal error ({type(exc).__name__}): {one_line(exc)}"
-        typer.echo(f"hybridcodec: error: {msg}", err=True)
+        typer.echo(f"hybridcodec: error: {cli_terms(msg)}", err=True)
         sys.exit(2)

@@ -3,6 +3,7 @@ runs with their progress bar and one line per file."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,30 @@ class status:
 def about(name: str, message: str) -> str:
     """``name: message``, unless the message names it already (no "x: cannot read x")."""
     return message if name in message else f"{name}: {message}"
+
+
+#: API arguments that library messages name (``name=value``), and the options the command line
+#: has for them (issue 24: the library names its arguments, the CLI its own options)
+_FLAGS = {"base": "--base", "container": "--container", "quality": "--quality", "bpp": "--bpp",
+          "size": "--size", "mode": "--mode", "profile": "--profile", "model": "--model",
+          "subsampling": "--subsampling", "jpeg_encoder": "--jpeg-encoder",
+          "max_pixels": "--max-pixels", "force": "--force", "strict": "--strict",
+          "out": "--out", "init": "--init", "rec_arch": "--rec-arch", "device": "--device"}
+_ARG = re.compile(r"\b(" + "|".join(_FLAGS) + r")=('[^']*'|[\w.:/-]+)")
+
+
+def cli_terms(message: str) -> str:
+    """A library message in the command line's terms: ``max_pixels=None`` becomes
+    ``--max-pixels 0``, ``force=True`` ``--force``, ``base='jpeg'`` ``--base jpeg``."""
+    def flag(m: re.Match) -> str:
+        name, value = m.group(1), m.group(2).strip("'")
+        if value == "True":
+            return _FLAGS[name]
+        if value == "None" and name == "max_pixels":
+            value = "0"
+        return f"{_FLAGS[name]} {value}"
+
+    return _ARG.sub(flag, message)
 
 
 def expand_inputs(inputs: list[str], exts: tuple[str, ...] | None = None) -> list[str]:
@@ -106,7 +131,8 @@ def run_batch(kind: str, inputs: list[str], output: str | None, suffix: str, job
     with tqdm(total=len(plan), unit="img", file=sys.stderr,
               disable=len(plan) < 2 or not sys.stderr.isatty()) as bar:
         def report(r: batch.FileResult) -> None:
-            bar.write(r.line if r.ok else f"hybridcodec: error: {about(r.job.source, r.line)}",
+            bar.write(r.line if r.ok else
+                      f"hybridcodec: error: {cli_terms(about(r.job.source, r.line))}",
                       file=sys.stderr)
             bar.update(1)
 

@@ -38,7 +38,7 @@ def check_pixels(width: int, height: int, max_pixels: int | None, what: str = "i
     if width * height > max_pixels:
         raise HybridCodecError(
             f"{what} is {width}x{height} = {width * height / 1e6:.1f} megapixels, over the limit "
-            f"of {max_pixels / 1e6:g} megapixels (raise it with max_pixels / --max-pixels)")
+            f"of {max_pixels / 1e6:g} megapixels (raise it: max_pixels=N, or max_pixels=None for no limit)")
 
 
 def one_line(exc: BaseException) -> str:

@@ -196,7 +196,7 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = False) -
             raise HybridCodecError(f"cannot write {p}: {exc.strerror}") from None
         return
     if st is not None and not force:
-        raise HybridCodecError(f"{p} exists; use --force to overwrite")
+        raise HybridCodecError(f"{p} exists; use force=True to overwrite")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise HybridCodecError(f"output folder {parent} does not exist")

@@ -139,7 +139,7 @@ def weights_dir() -> Path:
 
 #: what a user whose installation has no networks is told to do
 INSTALL_HINT = ("reinstall with 'pip install --force-reinstall hybridcodec', or ask for the "
-                "classical codec alone with model='baseline' (CLI: --model baseline)")
+                "classical codec alone with model='baseline'")
 
 
 def networks_installed() -> bool:

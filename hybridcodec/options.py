@@ -101,8 +101,8 @@ class EncodeOptions:
         if self.container != "hyc" and standard.BASE_OF[self.container] != self.base:
             raise HybridCodecError(f"a {self.container} file holds base "
                                    f"{standard.BASE_OF[self.container]}, not {self.base} (give "
-                                   f"--base {standard.BASE_OF[self.container]} or the .hyc "
-                                   f"container)")
+                                   f"base='{standard.BASE_OF[self.container]}' or "
+                                   f"container='hyc')")
         set_ = object.__setattr__  # normalised values, once
         set_(self, "quality", _number("quality", self.quality))
         set_(self, "bpp", _number("bpp", self.bpp))

@@ -83,3 +83,19 @@ def test_the_training_command_takes_its_defaults_from_trainconfig():
     assert {renamed.get(n, n) for n in params} <= set(defaults)
     for name, p in params.items():
         assert p.default.default == defaults[renamed.get(name, name)], name
+
+
+def test_library_messages_name_arguments_and_the_cli_its_options():
+    from hybridcodec.cli_files import cli_terms
+
+    with pytest.raises(HybridCodecError) as info:
+        EncodeOptions(base="jpeg2000", container="jpeg")
+    msg = str(info.value)
+    assert "base='jpeg'" in msg and "--" not in msg
+    assert "--base jpeg" in cli_terms(msg) and "container='hyc'" not in cli_terms(msg)
+    assert cli_terms("x exists; use force=True to overwrite") == "x exists; use --force to overwrite"
+    assert cli_terms("(raise it: max_pixels=N, or max_pixels=None for no limit)") == \
+        "(raise it: --max-pixels N, or --max-pixels 0 for no limit)"
+    assert cli_terms("init=waifu2x:N needs rec_arch=upconv7") == \
+        "--init waifu2x:N needs --rec-arch upconv7"
+    assert cli_terms("quality must be in [1, 100]") == "quality must be in [1, 100]"

@@ -162,7 +162,7 @@ def distill(cfg: DistillConfig, progress: Callable[[str], None] | None = None) -
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         if ck["config"] != asdict(cfg) or ck["teacher_digest"] != teacher.digest.hex():
-            raise HybridCodecError(f"{ckpt_path} was made with other settings; use another --out")
+            raise HybridCodecError(f"{ckpt_path} was made with other settings; give another out=FOLDER")
         student.load_state_dict(ck["student"])
         adapter.load_state_dict(ck["adapter"])
         opt.load_state_dict(ck["opt"])

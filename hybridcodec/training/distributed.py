@@ -75,7 +75,7 @@ def setup(device: str = "auto") -> DistContext:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if device == "cuda" and not torch.cuda.is_available():
-        raise HybridCodecError("--device cuda but no GPU is available")
+        raise HybridCodecError("device=cuda but no GPU is available")
     if world <= 1:
         return DistContext(0, 1, torch.device("cuda" if use_cuda else "cpu"))
     local = int(os.environ.get("LOCAL_RANK", "0"))

@@ -197,8 +197,8 @@ class Trainer:
     def _resume(self) -> None:
         ck = torch.load(self.ckpt_path, map_location=self.dev, weights_only=False)
         if ck["config"] != asdict(self.cfg):
-            raise HybridCodecError(f"{self.ckpt_path} was made with other settings; use another "
-                                   f"--out")
+            raise HybridCodecError(f"{self.ckpt_path} was made with other settings; give "
+                                   f"another out=FOLDER")
         self.net.load_state_dict(ck["net"])
         if self.opt_rec:
             self.opt_rec.load_state_dict(ck["opt_rec"])

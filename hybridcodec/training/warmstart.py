@@ -19,11 +19,11 @@ def init_from(net: HybridNet, model: str) -> None:
     (``waifu2x.py``); ComCNN keeps its initialisation."""
     if model.startswith("waifu2x:"):
         if net.config.rec_arch != "upconv7":
-            raise HybridCodecError("--init waifu2x:N needs the upconv7 RecCNN (--rec-arch)")
+            raise HybridCodecError("init=waifu2x:N needs the upconv7 RecCNN (rec_arch=upconv7)")
         try:
             noise = int(model.split(":", 1)[1])
         except ValueError:
-            raise HybridCodecError(f"--init {model}: give waifu2x:0 to waifu2x:3") from None
+            raise HybridCodecError(f"init={model}: give waifu2x:0 to waifu2x:3") from None
         res = net.rec.load_state_dict(upconv7_state_dict(read_ncnn(*find_waifu2x(noise))),
                                       strict=False)  # the gain units keep their start (1)
         if res.unexpected_keys or any(not k.startswith("gains.") for k in res.missing_keys):
@@ -33,6 +33,6 @@ def init_from(net: HybridNet, model: str) -> None:
     dst = net.state_dict()
     bad = [k for k, v in src.items() if k not in dst or dst[k].shape != v.shape]
     if bad:
-        raise HybridCodecError(f"--init {model}: its architecture does not fit this network "
+        raise HybridCodecError(f"init={model}: its architecture does not fit this network "
                                f"({len(bad)} tensors differ, e.g. {bad[0]})")
     net.load_state_dict(src, strict=False)
