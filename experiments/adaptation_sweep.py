@@ -5,12 +5,11 @@ are tuned vs lambda_l1/lambda_q; the checkerboard context model's saving over th
 coder on every update; and the equal-size comparison at 0.25 bpp (base alone vs base at a lower
 quality + update, the encoder's own decision).
 
-    python experiments/adaptation_sweep.py ../shared/data/kodak --images 6
+    python -m experiments.adaptation_sweep ../shared/data/kodak --images 6
     -> experiments/results/adaptation_sweep.csv, adaptation_equal_size.csv, adaptation_*.png
 """
 import argparse
 import csv
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from hybridcodec.training.adaptation import AdaptConfig, adapt, parameter_shapes  # noqa: E402
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.training.adaptation import to_tensor  # noqa: E402
@@ -29,6 +27,7 @@ from hybridcodec.metrics import psnr  # noqa: E402
 from hybridcodec.models import default_model_name, get_model  # noqa: E402
 from hybridcodec.ratecontrol import search_quality  # noqa: E402
 from hybridcodec.weightcoding import decode_update, encode_update  # noqa: E402
+from experiments.common import record
 
 RESULTS = ROOT / "experiments" / "results"
 GRID = [  # (subset, lambda_l1, lambda_q, quantisation step)
@@ -146,6 +145,7 @@ def plots(rows, path):
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    record(path)
 
 
 def main():

@@ -1,12 +1,11 @@
 """Time candidate ComCNN/RecCNN sizes on this machine: one training step (batch 16 of 96x96
 patches, forward+backward of RecCNN) and one Kodak-sized inference (768x512), per thread count.
 
-Run: python experiments/arch_timing.py  -> experiments/results/arch_timing.csv
+Run: python -m experiments.arch_timing  -> experiments/results/arch_timing.csv
 """
-import csv, sys, time
+import csv, time
 from pathlib import Path
 import torch
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hybridcodec.nn.networks import HybridNet, NetConfig, macs_per_pixel
 
 CONFIGS = [(64, 20, 64), (64, 10, 48), (64, 8, 32), (64, 6, 32), (64, 10, 32)]

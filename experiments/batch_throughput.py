@@ -2,7 +2,7 @@
 `decompress` over a folder with 1, 2, ... jobs, run as a user would (wall clock of the whole
 command, process start and model loading included). Run it on an otherwise idle machine.
 
-    python experiments/batch_throughput.py ../shared/data/kodak --jobs 1 2 --base jpeg2000
+    python -m experiments.batch_throughput ../shared/data/kodak --jobs 1 2 --base jpeg2000
     -> experiments/results/batch_throughput.csv
 """
 import argparse
@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec.imageio import list_images  # noqa: E402
 

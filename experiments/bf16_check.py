@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec.nn.export import export_model
 from hybridcodec.models import load_model

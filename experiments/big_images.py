@@ -2,7 +2,7 @@
 default settings), ``decompress`` and ``enhance`` at several sizes (issue 12: a 100-megapixel
 photo within 2 GB, in time linear in its pixels; 1x5000 strips well under a second).
 
-    .venv/bin/python experiments/big_images.py ../shared/data/train --sizes 1 12 100
+    .venv/bin/python -m experiments.big_images ../shared/data/train --sizes 1 12 100
 
 The test photos are mosaics of the training photos (never the benchmark set) at the requested
 megapixels (3:2), plus 1x5000 and 5000x1 strips. Each command runs as its own process under
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common import write_csv
+from experiments.common import write_csv
 from hybridcodec.imageio import list_images, read_image
 
 

@@ -1,7 +1,7 @@
 """Wall time of cold command lines (issue 14, item 3): each command a fresh process, as a user
 runs it, the median of ``--repeat`` runs on each of a few images.
 
-    python experiments/cold_cli.py ../shared/data/kodak --images 4 --repeat 3
+    python -m experiments.cold_cli ../shared/data/kodak --images 4 --repeat 3
     -> experiments/results/cold_cli.csv
 
 Commands: ``hybridcodec --help``; ``decompress`` of a default-settings ``.hyc`` of each base;
@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import image_args, spread, write_csv  # noqa: E402
 from hybridcodec.imageio import list_images  # noqa: E402
 

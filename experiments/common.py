@@ -1,15 +1,63 @@
-"""Helpers shared by the experiment scripts."""
+"""Helpers shared by the experiment scripts: CSV output with its provenance, image folders."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+PROVENANCE = RESULTS / "PROVENANCE.json"
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def this_command() -> str:
+    """The command that is running, as one would type it again from the repository root."""
+    if not sys.argv[0]:  # main(): a command given as it was typed
+        return " ".join(map(shlex.quote, sys.argv[1:]))
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    head = f"python -m {spec.name}" if spec and spec.name else \
+        f"python {os.path.relpath(sys.argv[0], ROOT)}"
+    return " ".join([head, *map(shlex.quote, sys.argv[1:])])
+
+
+def record(path: str | Path) -> None:
+    """Note in ``results/PROVENANCE.json`` the command and commit (``+dirty`` with local
+    changes) that wrote ``path``; ``python -m experiments.index`` lists them."""
+    p = Path(path).resolve()
+    try:
+        key = str(p.relative_to(RESULTS))
+    except ValueError:  # written elsewhere: not an indexed result
+        return
+    commit = _git("rev-parse", "--short=12", "HEAD") or "unknown"
+    if _git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+dirty"
+    table = json.loads(PROVENANCE.read_text()) if PROVENANCE.exists() else {}
+    table[key] = {"command": this_command(), "commit": commit,
+                  "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    tmp = PROVENANCE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
+    tmp.replace(PROVENANCE)
 
 
 def write_csv(path: str | Path, rows: list[dict]) -> None:
     """Write ``rows`` (dicts) to a CSV file, creating its folder; the columns are every key in
-    order of first appearance (empty where a row lacks one)."""
+    order of first appearance (empty where a row lacks one). Its provenance is recorded."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     with open(p, "w", newline="") as fh:
@@ -17,6 +65,7 @@ def write_csv(path: str | Path, rows: list[dict]) -> None:
                            restval="")
         w.writeheader()
         w.writerows(rows)
+    record(p)
 
 
 def spread(files: list, n: int) -> list:
@@ -43,3 +92,21 @@ def each_image(folder: str, n: int):
     for f in spread(list_images(folder), n):
         im = read_image(f, rgb=True)
         yield f, im, im.shape[0] * im.shape[1]
+
+
+def main() -> None:
+    """``python -m experiments.common record "COMMAND" FILE...``: the provenance of files that
+    a command outside the experiments wrote (``make bench``: ``hybridcodec bench``)."""
+    p = argparse.ArgumentParser(description=main.__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("record")
+    r.add_argument("command")
+    r.add_argument("files", nargs="+")
+    a = p.parse_args()
+    sys.argv = ["", *shlex.split(a.command)]  # this_command() then gives the command itself
+    for f in a.files:
+        record(f)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,20 +2,18 @@
 against the same series of the old one, and their encode and decode seconds.
 
     git show 93bc21c:experiments/results/bench_kodak.csv > /tmp/old.csv
-    python experiments/compare_bench.py /tmp/old.csv experiments/results/bench_kodak.csv \
+    python -m experiments.compare_bench /tmp/old.csv experiments/results/bench_kodak.csv \
         --out experiments/results/bench_vs_issue13.csv
 """
 import argparse
 import csv
 import math
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec.metrics import bd_psnr, bd_rate  # noqa: E402
 

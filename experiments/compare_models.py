@@ -6,21 +6,19 @@ bpp from the whole ``.hyc`` file and RGB PSNR, beside the classical baseline of 
 half resolution for compact, the plain decode for full) and the shipped default, in one run.
 The final word stays with `make bench` once the winner is registered.
 
-    python experiments/compare_models.py ../shared/data/kodak --base jpeg --mode compact \\
+    python -m experiments.compare_models ../shared/data/kodak --base jpeg --mode compact \\
         hyc-jpeg-v2 runs/jpeg-w2x-v1/hyc-jpeg-w2x-v1.pt --tag w2x
     -> experiments/results/compare_<base>_<mode>[_<tag>].csv (RD points per image),
        compare_<base>_<mode>_summary.csv (BD-rate / BD-PSNR vs the baseline and the first model,
        PSNR gain over the baseline at 0.25 bpp and at each quality, decode seconds per image)
 """
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec import codec  # noqa: E402
 from hybridcodec.benchmark import SWEEPS  # noqa: E402

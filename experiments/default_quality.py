@@ -1,7 +1,7 @@
 """The default qualities: JPEG 75 (as cjpeg and cwebp) and, for JPEG 2000, the PSNR target that
 gives the PSNR of jpegli at 75 on the training photos (never the benchmark set).
 
-    .venv/bin/python experiments/default_quality.py ../shared/data/train
+    .venv/bin/python -m experiments.default_quality ../shared/data/train
 
 Writes ``experiments/results/default_quality.csv``: per codec and setting, the mean PSNR (dB)
 and bits per pixel of the plain codec over the photos.
@@ -13,7 +13,7 @@ import argparse
 
 import numpy as np
 
-from common import write_csv
+from experiments.common import write_csv
 from hybridcodec.basecodecs import get_base
 from hybridcodec.imageio import list_images, read_image
 from hybridcodec.metrics import psnr

@@ -4,7 +4,7 @@ Reads the logs of ``make distill`` (``runs/<teacher>-fast-v1/log.jsonl``) and wr
 ``experiments/results/distill_passes.csv``: the teacher, the student at step 0 (the classical
 baseline: bicubic or the plain decode), and the student after each pass, per validation quality.
 
-    python experiments/distill_report.py [runs/jpeg-fast-v1 ...]
+    python -m experiments.distill_report [runs/jpeg-fast-v1 ...]
 """
 import csv
 import json

@@ -5,7 +5,7 @@ Every run is a real ``torchrun --nproc_per_node N -m hybridcodec train`` on the 
 (one CPU thread per process, gloo; on a GPU machine pass --device cuda for NCCL). Figures come from
 each run's log.jsonl.
 
-    python experiments/distributed_bench.py ../shared/data/train --steps 300
+    python -m experiments.distributed_bench ../shared/data/train --steps 300
     -> experiments/results/distributed_bench.csv
 """
 import argparse

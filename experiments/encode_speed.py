@@ -7,17 +7,15 @@ every step of the search and measures every candidate (what the encoder did befo
 with the same search). Both at the bench's qualities (``--mode auto --quality``) and at bpp
 targets; BD-PSNR of fast against exact per base codec and setting kind.
 
-    python experiments/encode_speed.py ../shared/data/kodak --images 8
+    python -m experiments.encode_speed ../shared/data/kodak --images 8
     -> experiments/results/encode_speed.csv, encode_speed_summary.csv
 """
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import each_image, image_args, write_csv  # noqa: E402
 from hybridcodec import codec  # noqa: E402
 from hybridcodec.benchmark import SWEEPS  # noqa: E402

@@ -6,17 +6,15 @@ the base codec's encoder and decoder, and the decoder networks (``reconstruct``,
 and decoder decisions run to measure PSNR). The rest (rate-control bookkeeping, container,
 PSNR sums) is ``other``. Run it on an otherwise idle machine.
 
-    python experiments/encode_stages.py ../shared/data/kodak --images 6
+    python -m experiments.encode_stages ../shared/data/kodak --images 6
     -> experiments/results/encode_stages.csv
 """
 import argparse
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec import basecodecs, codec, encoder  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402

@@ -11,7 +11,7 @@ cannot reach any registry. This writes, under ``.gpu/`` (ignored by git):
   PNG crop per photo (a different crop and order per shard), as many photos as fit in ``--max-mb``;
   the validation photos of ``train --val-images 8`` (the same split rule) are always in.
 
-    python experiments/gpu_pack.py ../shared/data/train ../shared/data/train-extra/bsd100 \\
+    python -m experiments.gpu_pack ../shared/data/train ../shared/data/train-extra/bsd100 \\
         ../shared/data/train-extra/sunhays80 --shard 1
 """
 import argparse
@@ -25,7 +25,6 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from hybridcodec.imageio import read_image  # noqa: E402
 from hybridcodec.training.data import split_files  # noqa: E402
 from hybridcodec.nn.waifu2x import WAIFU2X_PACKAGE, find_waifu2x  # noqa: E402

@@ -5,7 +5,7 @@ not tuned on the benchmark).
 Encoders: libjpeg-turbo 4:2:0 (optimised Huffman), jpegli (4:2:0, progressive, adaptive
 quantisation off: hybridcodec's setting; and on: jpegli's default), mozjpeg (cjpeg defaults).
 
-    python experiments/jpeg_decoders.py ../shared/data/train --out experiments/results
+    python -m experiments.jpeg_decoders ../shared/data/train --out experiments/results
 
 Writes ``jpeg_decoders.csv`` (per encoder and quality: mean bpp, PSNR with each decoder, gain)
 and ``jpeg_decoders.png``.
@@ -22,6 +22,7 @@ import numpy as np
 from hybridcodec.basecodecs import get_base, jpegli_distance
 from hybridcodec.imageio import list_images, read_image
 from hybridcodec.metrics import psnr
+from experiments.common import record
 
 QUALITIES = (5, 10, 20, 30, 40, 50, 70, 90)
 
@@ -87,6 +88,7 @@ def main() -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "jpeg_decoders.png", dpi=110)
+    record(out / "jpeg_decoders.png")
     for r in rows:
         print(r)
 

@@ -10,7 +10,7 @@ meanwhile. The new version replaces the shipped one only if it wins in ``make be
 ``experiments/register_models.py runs/keep/<name>/<name>.pt``; the manifest adds the seconds to
 the cumulative training time of the model it started from).
 
-    nohup python experiments/keep_training.py hyc-jpeg2000-full-v1 --data ../shared/data/train \\
+    nohup python -m experiments.keep_training hyc-jpeg2000-full-v1 --data ../shared/data/train \\
         ../shared/data/train-extra/bsd100 ../shared/data/train-extra/sunhays80 \\
         --budget 4800 --jobs 2 > runs/keep.log 2>&1 &
     # = make keep-training MODELS="hyc-jpeg2000-full-v1 ..."
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from hybridcodec.models import get_model  # noqa: E402
 
 #: architecture and data-shape settings copied from the model's own training run

@@ -5,7 +5,7 @@ channels-last, crops coded ahead by a worker process: ``hybridcodec train``'s de
 issue 22), niced, from a separate worktree so that edits never touch a running run:
 
     make lane LANE_BUDGET="hyc-jpeg-full-v3=3000 hyc-jpeg-full-fast-v3=1500"
-    # = git worktree add ../lane HEAD; cd ../lane; nohup nice -n 19 python experiments/lane.py
+    # = git worktree add ../lane HEAD; cd ../lane; nohup nice -n 19 python -m experiments.lane
     #   --data ../shared/data/train ... --budget ... --save/--restore ../main/experiments/lane
 
 Each model's run is ``runs/lane/<next version>`` (``hyc-jpeg-full-v2`` -> ``-v3``), started with
@@ -61,7 +61,6 @@ def command(model: str, budget: float, data: list[str], runs: Path) -> tuple[str
     weights (``runs/<model>/<model>.pt``) when that version was not registered."""
     if family(model) not in ARCH:
         raise SystemExit(f"{model}: not a lane model ({', '.join(ARCH)})")
-    sys.path.insert(0, str(ROOT))
     from hybridcodec.models import manifest
 
     init = model

@@ -6,7 +6,7 @@ the cumulative steps and seconds of the model's whole history: the manifest's fi
 model the run started from (steps summed along ``fine_tuned_from``; seconds from
 ``train_seconds_cumulative``) plus the run's own.
 
-    python experiments/lane_curves.py
+    python -m experiments.lane_curves
     -> experiments/results/lane_curves.csv, lane_curves.png
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from experiments.common import record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,6 +95,7 @@ def main() -> None:
     fig.suptitle("Training lane (issue 22): 8 held-out photos, 5 qualities, whole crops coded")
     fig.tight_layout()
     fig.savefig(out / "lane_curves.png", dpi=110)
+    record(out / "lane_curves.png")
     print(f"{len(rows)} points -> {out / 'lane_curves.csv'}, {out / 'lane_curves.png'}")
 
 

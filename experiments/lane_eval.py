@@ -10,7 +10,7 @@ projection) per encoder and quality.
   version is chosen by;
 * ``--folder DIR``: any other folder, e.g. Kodak for the bench's view (never used to choose).
 
-    python experiments/lane_eval.py hyc-jpeg-full-v2 runs/lane/hyc-jpeg-full-v3/hyc-jpeg-full-v3.pt \\
+    python -m experiments.lane_eval hyc-jpeg-full-v2 runs/lane/hyc-jpeg-full-v3/hyc-jpeg-full-v3.pt \\
         --heldout ../shared/data/train ../shared/data/train-extra/bsd100 \\
         ../shared/data/train-extra/sunhays80 --tag heldout
     -> experiments/results/lane_eval_<tag>.csv (per encoder and QF) and _summary.csv
@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec.basecodecs import get_base
 from hybridcodec.enhance import enhance_jpeg_ex

@@ -2,7 +2,7 @@
 2 GB). Each job runs in a fresh subprocess (which also synthesises and codes the test image);
 peak RSS is that process's ru_maxrss.
 
-Run: python experiments/memory_large.py [--width 6000 --height 4000]
+Run: python -m experiments.memory_large [--width 6000 --height 4000]
      -> experiments/results/memory_large.csv
 """
 import argparse
@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 JOB = r"""
 import resource, sys, time, numpy as np, cv2
-sys.path.insert(0, {root!r})
 import hybridcodec
 from hybridcodec.basecodecs import get_base
 rng = np.random.default_rng(0)

@@ -12,14 +12,12 @@ on photos that are *not* the benchmark, at the bench's qualities. For each case:
 * ``full_catch_up`` = (full network - plain) - (compact network - naive): likewise for skipping
   the full-resolution network where the naive compact encoding leads.
 
-    python experiments/mode_estimate.py ../shared/data/train --images 13
+    python -m experiments.mode_estimate ../shared/data/train --images 13
     -> experiments/results/mode_estimate.csv (and the largest catch-ups, printed)
 """
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import each_image, image_args, write_csv  # noqa: E402
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.benchmark import SWEEPS  # noqa: E402

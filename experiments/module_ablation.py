@@ -9,7 +9,7 @@ variant fine-tunes the same trained model (the added modules start as identity),
 are judged on a trained network rather than on a few minutes from scratch; the row ``start`` is
 that model as it was. ``--jobs 2`` trains two variants at a time (one thread each).
 
-    python experiments/module_ablation.py ../shared/data/train ../shared/data/kodak \\
+    python -m experiments.module_ablation ../shared/data/train ../shared/data/kodak \\
         --base jpeg --budget 480 --init hyc-jpeg-v1 --lr 2e-4 --jobs 2 --threads 1 \\
         --variants none,hf,fem,deform     # = make ablation (the committed results)
     -> experiments/results/module_ablation_<base>.csv
@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from hybridcodec import codec  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
 from hybridcodec.metrics import bd_psnr, bd_rate, psnr  # noqa: E402

@@ -7,7 +7,7 @@ the real codec (``hybridcodec.encode``, ``--mode compact``, bpp from the file le
 held-out validation photos of the training folders (the fixed split; this chooses ``k``), and on
 Kodak (``--kodak``; reported, never used to choose). BD-rate and BD-PSNR against the start model.
 
-    python experiments/rate_aware.py hyc-jpeg2000-v1 --data ../shared/data/train \\
+    python -m experiments.rate_aware hyc-jpeg2000-v1 --data ../shared/data/train \\
         ../shared/data/train-extra/bsd100 ../shared/data/train-extra/sunhays80 \\
         --weights 0,2 --budget 900 --kodak ../shared/data/kodak
     -> experiments/results/rate_aware_<base>.csv (RD points), rate_aware_<base>_summary.csv
@@ -15,13 +15,11 @@ Kodak (``--kodak``; reported, never used to choose). BD-rate and BD-PSNR against
 import argparse
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments import keep_training  # noqa: E402
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec import codec  # noqa: E402

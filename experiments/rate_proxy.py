@@ -3,11 +3,10 @@ sizes (issue 13, item 4): area-downsampled training photos (ComCNN's starting po
 each base codec over its quality range; real bits per full-resolution pixel against the proxy,
 a least-squares line through the origin and the correlation, per base.
 
-    python experiments/rate_proxy.py ../shared/data/train --images 20
+    python -m experiments.rate_proxy ../shared/data/train --images 20
     -> experiments/results/rate_proxy.csv, rate_proxy.png
 """
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,7 @@ import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from experiments.common import write_csv  # noqa: E402
+from experiments.common import record, write_csv# noqa: E402
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
 from hybridcodec.training.rateproxy import rate_proxy  # noqa: E402
@@ -72,6 +70,7 @@ def main() -> None:
         ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(Path(a.out) / "rate_proxy.png", dpi=110)
+    record(Path(a.out) / "rate_proxy.png")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ quality counting the same. One change at a time against ``whole-mse``:
   (96 x 8 against 64 x 16: the same pixels per step), depth against width at equal MAC per pixel
   (6 x 32 against 12 x 22 on the space-to-depth image).
 
-    python experiments/recipe.py ../shared/data/train ../shared/data/train-extra/bsd100 \\
+    python -m experiments.recipe ../shared/data/train ../shared/data/train-extra/bsd100 \\
         ../shared/data/train-extra/sunhays80 --budget 600 --jobs 2      # = make recipe
     -> experiments/results/recipe.csv (every validation), recipe_summary.csv, recipe.png
 """
@@ -26,8 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from experiments.common import write_csv  # noqa: E402
+from experiments.common import record, write_csv# noqa: E402
 
 COMMON = ["--mode", "full", "--s2d", "2", "--com-width", "0", "--rec-depth", "6",
           "--rec-width", "32", "--patch", "64", "--batch", "16", "--lr", "1e-3", "--threads", "1",
@@ -104,6 +103,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    record(path)
 
 
 def main() -> None:

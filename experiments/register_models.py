@@ -1,9 +1,9 @@
 """Install trained models into weights/ and write their weights/MANIFEST.json entries.
 
-    python experiments/register_models.py runs/jpeg-v1/hyc-jpeg-v1.pt runs/jpeg2000-v1/hyc-jpeg2000-v1.pt
-    python experiments/register_models.py --refresh   # re-read Kodak figures from the bench
-    python experiments/register_models.py --export    # (re-)export every model to ONNX
-    python experiments/register_models.py runs/rate/x/x.pt=hyc-jpeg2000-v2   # under a new name
+    python -m experiments.register_models runs/jpeg-v1/hyc-jpeg-v1.pt runs/jpeg2000-v1/hyc-jpeg2000-v1.pt
+    python -m experiments.register_models --refresh   # re-read Kodak figures from the bench
+    python -m experiments.register_models --export    # (re-)export every model to ONNX
+    python -m experiments.register_models runs/rate/x/x.pt=hyc-jpeg2000-v2   # under a new name
 
 Each entry records the architecture and sizes, base codec, the exact training command, data,
 steps, wall time, device, sha256 and (once `make bench` has run) the Kodak figures taken from
@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from hybridcodec.errors import HybridCodecError  # noqa: E402
 from hybridcodec.nn.export import export_model  # noqa: E402
 from hybridcodec.models import load_model  # noqa: E402

@@ -6,18 +6,16 @@ the image itself for full-resolution ones; the network's work does not depend on
 reads) and, for compact models, ComCNN on the image; torch and onnxruntime each with the
 model's tiles, and onnxruntime on the whole image in one piece (``tile=4096``).
 
-    python experiments/runtime_speed.py ../shared/data/kodak
+    python -m experiments.runtime_speed ../shared/data/kodak
     -> experiments/results/runtime_speed.csv
 """
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
 from hybridcodec.inference import runner_for  # noqa: E402

@@ -8,23 +8,21 @@ whole image, 0.045 s each on this machine). A good first probe saves two or thre
 ``qn - qf = a + b * log2(bpp)`` and the ratio of the two local log-size slopes; the constants in
 ``hybridcodec/modes.py`` come from this run.
 
-    python experiments/search_prior.py ../shared/data/train --images 13
+    python -m experiments.search_prior ../shared/data/train --images 13
     -> experiments/results/search_prior.csv (and the fit, printed)
 """
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import image_args, spread, write_csv  # noqa: E402
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.encoder import Encoder  # noqa: E402
 from hybridcodec.imageio import list_images, read_image  # noqa: E402
 from hybridcodec.models import BASELINE, BASELINE_FULL, get_model  # noqa: E402
-from hybridcodec.ratecontrol import _search, guess_quality  # noqa: E402
+from hybridcodec.ratecontrol import guess_quality, search_with_slope  # noqa: E402
 
 BPPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
@@ -43,8 +41,8 @@ def main() -> None:
             naive.pin(base.quality_min)
             full = Encoder(im, base, get_model(BASELINE_FULL), "420")
             try:
-                qn, sn = _search(naive, target, None, guess_quality(base, 4 * bpp), None, None)
-                qf, sf = _search(full, target, None, guess_quality(base, bpp), None, None)
+                qn, sn = search_with_slope(naive, target, None, guess_quality(base, 4 * bpp), None, None)
+                qf, sf = search_with_slope(full, target, None, guess_quality(base, bpp), None, None)
             except Exception:  # noqa: BLE001 - a target below the smallest file: skip it
                 continue
             rows.append({"image": f.name, "bpp": bpp, "qn": qn, "qf": qf, "delta": round(qn - qf, 3),

@@ -5,16 +5,14 @@ profile), the file is written as ``.hyc`` and as the standard file of its base (
 ``.j2k``, and ``.jp2``); the decoded images must be identical, and the size difference is what
 the container costs. ``hybridcodec bench --container standard`` runs the whole bench this way.
 
-    python experiments/standard_vs_hyc.py ../shared/data/kodak --images 6
+    python -m experiments.standard_vs_hyc ../shared/data/kodak --images 6
     -> experiments/results/standard_vs_hyc.csv
 """
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from experiments.common import image_args, spread, write_csv  # noqa: E402
 from hybridcodec import codec  # noqa: E402
 from hybridcodec.benchmark import SWEEPS  # noqa: E402

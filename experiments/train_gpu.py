@@ -15,11 +15,11 @@ The fast students are distilled from the GPU teachers on the CPU afterwards (``m
 with ``--teacher``), and a model replaces a shipped one only if it wins in ``make bench``.
 
     # here, before each call (K = 1..4):
-    python experiments/gpu_pack.py ../shared/data/train ../shared/data/train-extra/bsd100 \\
+    python -m experiments.gpu_pack ../shared/data/train ../shared/data/train-extra/bsd100 \\
         ../shared/data/train-extra/sunhays80 --shard K
     # on the device (run: carry .gpu/whl .gpu/w2x .gpu/data .gpu/models):
     make train-gpu            # -> $OUT/<model>.pt; copy them into .gpu/models here
-    # tested on the CPU: python experiments/train_gpu.py --tiny --slice 5 ...
+    # tested on the CPU: python -m experiments.train_gpu --tiny --slice 5 ...
 """
 import argparse
 import json

@@ -12,20 +12,18 @@ Writes ``experiments/results/train_speed.csv`` (ms per step, k output pixels per
 the loop's rate as a share of the raw rate: of bf16, and of its own precision). Run it on a quiet
 machine (pause the training lane: ``kill -STOP``), or the shares measure the other load.
 
-    python experiments/train_speed.py ../shared/data/train --loop-seconds 60
+    python -m experiments.train_speed ../shared/data/train --loop-seconds 60
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from experiments.common import write_csv  # noqa: E402
 from hybridcodec.nn.networks import HybridNet, NetConfig
 from hybridcodec.training.trainer import TrainConfig, train

@@ -7,21 +7,19 @@ with ``+`` are one model's successive runs (the second started from the first's 
 each model it fits the gain over its own step-0 validation against log2(seconds) on the second
 half of its points: the dB one more doubling of training would buy, if the trend held.
 
-    python experiments/training_curves.py \\
+    python -m experiments.training_curves \\
         full-j2k=runs/recipe/jpeg2000-whole-db-ema+runs/keep/hyc-jpeg2000-full-fast-v2 \\
         w2x=runs/jpeg-w2x-v1 full-jpeg-6x32=runs/recipe/jpeg-whole-mse
     -> experiments/results/training_curves.csv, training_curves_summary.csv, training_curves.png
 """
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from experiments.common import write_csv  # noqa: E402
+from experiments.common import record, write_csv# noqa: E402
 
 
 def read_points(folder: Path) -> tuple[float, list[tuple[float, float, dict]]]:
@@ -95,6 +93,7 @@ def main() -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "training_curves.png", dpi=120)
+    record(out / "training_curves.png")
 
 
 if __name__ == "__main__":

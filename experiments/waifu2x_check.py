@@ -5,7 +5,6 @@ waifu2x's photo denoise-3 2x network (``--init waifu2x:3``, gain units at 1). Ev
     python experiments/waifu2x_check.py ../shared/data/kodak --images 1 2 3 4
 """
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from hybridcodec.basecodecs import get_base  # noqa: E402
 from hybridcodec.imageio import read_image  # noqa: E402
 from hybridcodec.metrics import psnr  # noqa: E402

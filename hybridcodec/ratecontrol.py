@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .encoder import Encoder
 
 __all__ = ["target_bytes", "search_quality", "fit_compact", "naive_proxy", "guess_quality",
-           "adapt_and_decide"]
+           "adapt_and_decide", "search_with_slope"]
 
 
 def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None:
@@ -78,10 +78,10 @@ def search_quality(enc: Encoder, target: int, update: bytes | None = None, *,
     in three probes), starting at ``guess`` with the log-size ``slope`` per quality unit
     (default: a typical one): typically 3-6 encodes where bisection took 8-13. Raises if the
     lowest quality does not fit."""
-    return _search(enc, target, update, guess, slope, progress)[0]
+    return search_with_slope(enc, target, update, guess, slope, progress)[0]
 
 
-def _search(enc: Encoder, target: int, update: bytes | None, guess: float | None,
+def search_with_slope(enc: Encoder, target: int, update: bytes | None, guess: float | None,
             slope0: float | None, progress: Callable[[str], None] | None,
             ) -> tuple[float, float | None]:
     """:func:`search_quality`, also returning the local log-size slope it measured.
@@ -170,7 +170,7 @@ def naive_proxy(enc: Encoder, target: int, *, guess: float | None = None,
     proxy = enc.twin(get_model(BASELINE))
     proxy.pin(enc.base.quality_min)  # area downsampling: the same compact image at any quality
     try:
-        q, slope = _search(proxy, target, None, guess, None, None)
+        q, slope = search_with_slope(proxy, target, None, guess, None, None)
     except HybridCodecError:
         return proxy, None, None
     return proxy, q, slope
@@ -192,7 +192,7 @@ def fit_compact(enc: Encoder, target: int, *, guess: float | None = None,
     tolerance = PIN_TOLERANCE.get(enc.base.name, 1.0)
     for _ in range(2):
         enc.pin(q0)
-        q, slope = _search(enc, target, None, q0, slope, progress)
+        q, slope = search_with_slope(enc, target, None, q0, slope, progress)
         if abs(q - q0) <= tolerance:
             break
         q0 = q

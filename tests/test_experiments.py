@@ -1,0 +1,49 @@
+"""experiments/ you can find your way in (issue 24 item 6): a package run with ``python -m``,
+no ``sys.path`` edits, no private names of the library, every script filed under a topic and an
+index that is up to date."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXP = ROOT / "experiments"
+
+
+def test_every_script_is_filed_under_a_topic():
+    from experiments import index
+
+    filed = [n for names in index.TOPICS.values() for n in names]
+    assert len(filed) == len(set(filed))
+    assert set(filed) == set(index.scripts())
+
+
+def test_no_sys_path_edits_and_no_private_library_names():
+    for p in EXP.glob("*.py"):
+        text = p.read_text()
+        assert "sys.path.insert" not in text and "sys.path.append" not in text, p.name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hybridcodec"):
+                private = [a.name for a in node.names if re.match(r"_[a-z]", a.name)]
+                assert not private, f"{p.name} imports {private} from {node.module}"
+
+
+def test_the_index_is_up_to_date():
+    r = subprocess.run([sys.executable, "-m", "experiments.index", "--check"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def test_provenance_is_recorded(tmp_path, monkeypatch):
+    from experiments import common
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    monkeypatch.setattr(common, "PROVENANCE", tmp_path / "PROVENANCE.json")
+    monkeypatch.setattr(sys, "argv", ["experiments/x.py", "--images", "2"])
+    common.write_csv(tmp_path / "x.csv", [{"a": 1}])
+    import json
+
+    rec = json.loads((tmp_path / "PROVENANCE.json").read_text())["x.csv"]
+    assert rec["command"].endswith("--images 2") and rec["commit"]
