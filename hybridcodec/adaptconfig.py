@@ -20,7 +20,7 @@ class AdaptConfig:
 
     subset: str = "bias"  # best PSNR gain per update bit in experiments/adaptation_sweep.py
     steps: int = 40
-    seconds: float = 40.0
+    seconds: float = 40.0  # the whole stage: loading, fine-tuning(s) and the keep decision
     lr: float = 2e-3
     step: float = 3e-3  # quantisation step of the update (3e-3: same gain, ~20% fewer bytes)
     lambda_l1: float = 2.0

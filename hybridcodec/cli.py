@@ -129,7 +129,8 @@ def compress(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
     adapt_steps: Optional[int] = typer.Option(None, help="Adaptation steps (default 40)."),
     adapt_seconds: Optional[float] = typer.Option(
-        None, help="Adaptation time budget in seconds (default 40)."),
+        None, help="Time budget of the whole adaptation in seconds, loading and decision included "
+             "(default 40)."),
     adapt_subset: Optional[str] = typer.Option(
         None, help="Parameters to adapt: tail, last<k>, all, bias or gains (default bias)."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),

@@ -13,6 +13,7 @@ The codec mode (``auto``) is chosen the same way, at equal size (``modes.py``).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -199,13 +200,25 @@ def fit_compact(enc: Encoder, target: int, *, guess: float | None = None,
     return q
 
 
-def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, seconds: float,
+#: shares of ``AdaptConfig.seconds`` by which the fine-tuning must end (counted from the start of
+#: the adaptation stage, model loading included): the rest is the decision's (the reconstruction
+#: with the update, the searches). Under a size target the budget holds two fine-tunings.
+FINETUNE_UNTIL = 0.75
+FIRST_FINETUNE_UNTIL = 0.35
+_NO_TIME = "no time left in the adaptation budget (raise seconds)"
+
+
+def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, until: float,
                     say: Callable[[str], None]) -> tuple[bytes | None, dict | None, dict]:
-    """Fine-tune at quality ``q``; returns (chunk payload, decoded deltas, stats)."""
+    """Fine-tune at quality ``q`` until the monotonic time ``until``; returns (chunk payload,
+    decoded deltas, stats; ``stats["out_of_time"]`` when no time was left to fine-tune)."""
     from .training.adaptation import adapt, parameter_shapes, to_tensor
 
     rec = enc.model.net.rec
     compact = to_tensor(enc.decoded_compact(q))
+    seconds = until - time.monotonic()  # after loading torch and the network
+    if seconds <= 0:
+        return None, None, {"out_of_time": True}
     deltas = adapt(rec, compact, enc.x, enc.condition(q), replace(cfg, seconds=seconds), say)
     payload, stats = encode_update(deltas, cfg.step)
     if stats.tensors == 0:
@@ -232,14 +245,20 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
 
     Returns (file bytes, quality used, the decision and its figures)."""
     say = progress or (lambda s: None)
+    start = time.monotonic()  # cfg.seconds is the whole stage's budget (issue 25)
     f0 = enc.file_at(q)
     d0 = enc.sse(q)
     without = Figures(q, len(f0), round(enc.psnr(q), 4))
+
+    def none_because(stats: dict) -> str:
+        return _NO_TIME if stats.get("out_of_time") else "update quantised to zero"
+
     if target is None:
         rule = "D + lambda*R"
-        payload, deltas, stats = _adapted_update(enc, q, cfg, cfg.seconds, say)
+        payload, deltas, stats = _adapted_update(enc, q, cfg, start + FINETUNE_UNTIL * cfg.seconds,
+                                                 say)
         if payload is None:
-            return f0, q, AdaptDecision(False, None, without, reason="update quantised to zero")
+            return f0, q, AdaptDecision(False, None, without, reason=none_because(stats))
         f1 = enc.file_at(q, payload)
         d1 = sse(enc.image, enc.reconstruct(q, deltas))
         lam = _slope(enc, q, d0, len(f0))
@@ -252,15 +271,16 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
         return (f1 if keep else f0), q, decision
     # target size: base at the target vs. base at a lower quality + update at the same size
     rule = "equal size, better PSNR"
-    half = cfg.seconds / 2
-    payload, _, _ = _adapted_update(enc, q, cfg, half, say)
+    payload, _, stats = _adapted_update(enc, q, cfg, start + FIRST_FINETUNE_UNTIL * cfg.seconds,
+                                        say)
     if payload is None:
-        return f0, q, AdaptDecision(False, rule, without, reason="update quantised to zero")
+        return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
     try:
         q1 = search_quality(enc, target, payload)
-        payload, deltas, stats = _adapted_update(enc, q1, cfg, half, say)
+        payload, deltas, stats = _adapted_update(enc, q1, cfg,
+                                                 start + FINETUNE_UNTIL * cfg.seconds, say)
         if payload is None:
-            return f0, q, AdaptDecision(False, rule, without, reason="update quantised to zero")
+            return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
         if len(enc.file_at(q1, payload)) > target:  # the re-trained update grew: step down
             q1 = search_quality(enc, target, payload)
     except HybridCodecError:

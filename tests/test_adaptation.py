@@ -135,3 +135,21 @@ def test_full_resolution_model_adapts_and_decodes(empty_weights):
     res = encode_ex(img, base="jpeg", quality=15, mode="full", adapt=cfg)
     assert res.mode == "full" and "kept" in res.decision
     assert hybridcodec.decode(res.data).shape == img.shape
+
+
+def test_the_adaptation_budget_counts_the_whole_stage(tiny_model, monkeypatch):
+    """Issue 25 item 3: ``seconds`` is the whole stage's budget, loading included; when it is
+    spent before fine-tuning can start the update is dropped with that reason (a clock that
+    jumps 100 s per reading stands in for a slow machine)."""
+    import types
+
+    from hybridcodec import ratecontrol
+
+    ticks = iter(range(0, 10**6, 100))
+    monkeypatch.setattr(ratecontrol, "time", types.SimpleNamespace(monotonic=lambda: next(ticks)))
+    img = make_image(32, 32)
+    cfg = AdaptConfig(subset="tail", steps=5, seconds=100, crop=8, crops=1)
+    for target in (None, {"bpp": 6.0}):
+        kw = target or {"quality": 30}
+        res = encode_ex(img, base="jpeg", model=tiny_model.path, mode="compact", adapt=cfg, **kw)
+        assert res.decision["kept"] is False and "no time left" in res.decision["reason"]
