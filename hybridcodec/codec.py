@@ -165,7 +165,7 @@ def encode_ex(image: np.ndarray, /, *, options: EncodeOptions | None = None,
                                    guess=guess_quality(codec, bpp_target * enc.model.scale ** 2))
         else:
             assert quality is not None  # EncodeOptions.target_quality: no target, a quality
-            q = codec.check_quality(quality)
+            q = codec.snap_quality(quality)
         if mode == "full" and model is None and enc.model.has_rec:
             enc, decoder_d = choose_decoder(enc, q, progress)
     data = enc.file_at(q)

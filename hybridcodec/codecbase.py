@@ -106,11 +106,18 @@ class BaseCodec:
             raise HybridCodecError(
                 f"the {self.encoder} JPEG encoder takes whole qualities, got {quality!r} (jpegli, "
                 "the default encoder, takes fractional ones)")
-        return float(round(q)) if self.integer_quality else round(q, 2)
+        return self.snap_quality(q)
+
+    def snap_quality(self, quality: float) -> float:
+        """``quality`` on this codec's grid (whole numbers for libjpeg-turbo and mozjpeg, 0.01
+        otherwise), not checked again: what the encoder's searches and caches use for a value that
+        :class:`~hybridcodec.options.EncodeOptions` (or :meth:`check_quality`) already accepted or
+        that a search produced inside ``[quality_min, quality_max]``."""
+        return float(round(quality)) if self.integer_quality else round(float(quality), 2)
 
     def encode(self, image: np.ndarray, quality: float, *, subsampling: str = "420") -> bytes:
         """Encode a uint8 image at ``quality`` (this codec's scale); returns the codestream."""
-        q = self.check_quality(quality)
+        q = self.check_quality(quality)  # the base-codec API's own boundary (used directly too)
         image = np.array(image, dtype=np.uint8, order="C", copy=True)  # canonical strides
         self.check_size(*image.shape[:2])
         try:

@@ -76,7 +76,7 @@ class Encoder:
         """Condition ComCNN on the tables of ``quality`` for every quality coded from now on
         (``None``: on each quality's own, a ComCNN pass per quality). Payloads already made
         stay cached under the conditioning they were made with."""
-        self.pinned = None if quality is None else self.base.check_quality(quality)
+        self.pinned = None if quality is None else self.base.snap_quality(quality)
 
     def com_quality(self, quality: float) -> float:
         """The quality ComCNN is conditioned on for a payload at ``quality``."""
@@ -92,7 +92,7 @@ class Encoder:
         return self._compact[qc]
 
     def _key(self, quality: float) -> tuple[float, float]:
-        q = self.base.check_quality(quality)
+        q = self.base.snap_quality(quality)
         return q, (0.0 if self.model.scale == 1 else self.com_quality(q))
 
     def payload(self, quality: float) -> bytes:
@@ -109,7 +109,7 @@ class Encoder:
     def file_at(self, quality: float, update: bytes | None = None) -> bytes:
         """The whole file at ``quality`` (a ``.hyc``, or the standard file of
         :attr:`container`), with ``update`` if given: what a size target counts."""
-        q = self.base.check_quality(quality)
+        q = self.base.snap_quality(quality)
         h, w = self.image.shape[:2]
         hdr = container.Header(w, h, self.channels, self.base.id, self.subsampling, q,
                                self.model.name, self.model.digest, self.resolution,

@@ -41,7 +41,7 @@ class Jpeg2000Codec(BaseCodec):
 
     def table_quality(self, quality: float, *, gray: bool = False,
                       subsampling: str = "420") -> float:
-        return self.check_quality(quality)
+        return self.snap_quality(quality)
 
     def _encode(self, image: np.ndarray, q: float, subsampling: str) -> bytes:
         from . import j2ktiles

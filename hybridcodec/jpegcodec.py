@@ -108,7 +108,7 @@ class JpegCodec(BaseCodec):
 
     def table_quality(self, quality: float, *, gray: bool = False,
                       subsampling: str = "420") -> float:
-        return _table_quality(self, self.check_quality(quality), gray, subsampling)
+        return _table_quality(self, self.snap_quality(quality), gray, subsampling)
 
     def _encode(self, image: np.ndarray, q: float, subsampling: str) -> bytes:
         if subsampling not in SUBSAMPLINGS:

@@ -88,7 +88,7 @@ def choose_mode(compact: Encoder, full: Encoder, quality: float | None, target: 
     base = full.base
     pixels = full.image.shape[0] * full.image.shape[1]
     if target is None:
-        qf = base.check_quality(base.default_quality if quality is None else quality)
+        qf = base.snap_quality(base.default_quality if quality is None else quality)
         target = len(full.file_at(qf))
         cands = {"full": qf}
         proxy, qn, slope = naive_proxy(compact, target, guess=_compact_guess(base, target,

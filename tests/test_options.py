@@ -99,3 +99,23 @@ def test_library_messages_name_arguments_and_the_cli_its_options():
     assert cli_terms("init=waifu2x:N needs rec_arch=upconv7") == \
         "--init waifu2x:N needs --rec-arch upconv7"
     assert cli_terms("quality must be in [1, 100]") == "quality must be in [1, 100]"
+
+
+def test_a_users_quality_is_checked_once_where_it_enters():
+    """EncodeOptions validates; the encoder's searches and caches only snap to the grid
+    (``snap_quality``). The base codec's own ``encode`` is the other boundary."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(hybridcodec.__file__).parent
+    callers = set()
+    for path in pkg.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "check_quality" and \
+                    isinstance(node.ctx, ast.Load):
+                callers.add(path.relative_to(pkg).as_posix())
+    assert callers == {"options.py", "codecbase.py"}
+    codec = hybridcodec.basecodecs.get_base("jpeg", "turbo")
+    assert codec.snap_quality(40.4) == 40 and codec.check_quality(40.4) == 40
+    with pytest.raises(HybridCodecError, match="whole"):
+        EncodeOptions(base="jpeg", quality=40.5, jpeg_encoder="turbo")
