@@ -54,14 +54,14 @@ bench: $(STAMP) ## RD table, BD-rates and plot on $(DATA)/kodak -> experiments/r
 	  $(foreach x,.csv .md .png _summary.csv _enhance.csv,experiments/results/bench_kodak$(x))
 
 speed: $(STAMP) ## Issue 14 timings on $(DATA)/kodak: engines, encode stages, fast vs exact encode, cold CLI
-	$(BIN)/python -m experiments.runtime_speed $(DATA)/kodak
-	$(BIN)/python -m experiments.encode_stages $(DATA)/kodak --images 6
-	$(BIN)/python -m experiments.encode_speed $(DATA)/kodak --images 8
-	$(BIN)/python -m experiments.cold_cli $(DATA)/kodak --images 4 --repeat 3
-	$(BIN)/python -m experiments.batch_throughput $(DATA)/kodak
+	$(BIN)/python -m experiments.speed.runtime_speed $(DATA)/kodak
+	$(BIN)/python -m experiments.speed.encode_stages $(DATA)/kodak --images 6
+	$(BIN)/python -m experiments.speed.encode_speed $(DATA)/kodak --images 8
+	$(BIN)/python -m experiments.speed.cold_cli $(DATA)/kodak --images 4 --repeat 3
+	$(BIN)/python -m experiments.speed.batch_throughput $(DATA)/kodak
 
 export: $(STAMP) ## Re-export every installed model to ONNX (weights/*.onnx, hashes in the manifest)
-	$(BIN)/python -m experiments.register_models --export
+	$(BIN)/python -m experiments.train.register_models --export
 
 train: $(STAMP) ## Train both shipped models on $(DATA)/train (BUDGET seconds each, in parallel)
 	@mkdir -p runs
@@ -70,7 +70,7 @@ train: $(STAMP) ## Train both shipped models on $(DATA)/train (BUDGET seconds ea
 	    --rec-depth 8 --rec-width 32 --com-width 64 --patch 64 --batch 16 --threads 1 \
 	    --out runs/$$b-v1 > runs/$$b-v1.log 2>&1 & \
 	done; wait
-	$(BIN)/python -m experiments.register_models runs/jpeg-v1/hyc-jpeg-v1.pt runs/jpeg2000-v1/hyc-jpeg2000-v1.pt
+	$(BIN)/python -m experiments.train.register_models runs/jpeg-v1/hyc-jpeg-v1.pt runs/jpeg2000-v1/hyc-jpeg2000-v1.pt
 
 train-full: $(STAMP) ## Train the full-resolution models (issue 4) on $(DATA)/train, in parallel
 	@mkdir -p runs
@@ -79,7 +79,7 @@ train-full: $(STAMP) ## Train the full-resolution models (issue 4) on $(DATA)/tr
 	    --budget $(FULL_BUDGET) --rec-depth 12 --rec-width 64 --com-width 0 --patch 64 --batch 16 \
 	    --lr 0.001 --threads 1 --out runs/$$b-full-v1 > runs/$$b-full-v1.log 2>&1 & \
 	done; wait
-	$(BIN)/python -m experiments.register_models runs/jpeg-full-v1/hyc-jpeg-full-v1.pt \
+	$(BIN)/python -m experiments.train.register_models runs/jpeg-full-v1/hyc-jpeg-full-v1.pt \
 	  runs/jpeg2000-full-v1/hyc-jpeg2000-full-v1.pt
 
 distill: $(STAMP) ## Distil the fast decoders (issue 5) from the shipped models, 2 at a time
@@ -89,7 +89,7 @@ distill: $(STAMP) ## Distil the fast decoders (issue 5) from the shipped models,
 	    --budget $(FAST_BUDGET) --threads 1 --out runs/$$t-fast-v1 > runs/$$t-fast-v1.log 2>&1 & \
 	  if [ $$t = jpeg2000 ]; then wait; fi; \
 	done; wait
-	$(BIN)/python -m experiments.register_models $(foreach t,jpeg jpeg2000 jpeg-full jpeg2000-full,runs/$(t)-fast-v1/hyc-$(t)-fast-v1.pt)
+	$(BIN)/python -m experiments.train.register_models $(foreach t,jpeg jpeg2000 jpeg-full jpeg2000-full,runs/$(t)-fast-v1/hyc-$(t)-fast-v1.pt)
 
 jpeg-v2: $(STAMP) ## Issue 11: fine-tune the four JPEG networks on jpegli/mozjpeg/turbo files, jpegli decode
 	@mkdir -p runs
@@ -102,19 +102,19 @@ jpeg-v2: $(STAMP) ## Issue 11: fine-tune the four JPEG networks on jpegli/mozjpe
 	$(BIN)/hybridcodec train $(JPEG_V2_DATA) $(JPEG_V2_ARGS) --name hyc-jpeg-fast-v2 --init hyc-jpeg-fast-v1 \
 	  --mode compact --s2d 2 --com-width 64 --rec-depth 6 --rec-width 32 --out runs/jpeg-fast-v2 > runs/jpeg-fast-v2.log 2>&1 & \
 	wait
-	$(BIN)/python -m experiments.register_models $(foreach m,jpeg-full jpeg-full-fast jpeg jpeg-fast,runs/$(m)-v2/hyc-$(m)-v2.pt)
+	$(BIN)/python -m experiments.train.register_models $(foreach m,jpeg-full jpeg-full-fast jpeg jpeg-fast,runs/$(m)-v2/hyc-$(m)-v2.pt)
 
 decoders: $(STAMP) ## Issue 11: libjpeg-turbo vs jpegli decoder on each encoder's files (training photos)
-	$(BIN)/python -m experiments.jpeg_decoders $(DATA)/train --out experiments/results
+	$(BIN)/python -m experiments.rd.jpeg_decoders $(DATA)/train --out experiments/results
 
 big-images: $(STAMP) ## Issue 12: seconds/MP and peak memory at 1, 12, 100 MP and on 1x5000 strips
-	$(BIN)/python -m experiments.big_images $(DATA)/train --sizes 1 12 100
+	$(BIN)/python -m experiments.speed.big_images $(DATA)/train --sizes 1 12 100
 
 ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/without each module
-	$(BIN)/python -m experiments.module_ablation $(DATA)/train $(DATA)/kodak --base jpeg \
+	$(BIN)/python -m experiments.train.module_ablation $(DATA)/train $(DATA)/kodak --base jpeg \
 	  --budget 480 --init hyc-jpeg-v1 --lr 2e-4 --jobs 2 --threads 1 --variants none,hf,fem,deform
 
-# Issue 22: the training lane (experiments/lane.py), in a worktree of its own so that edits never
+# Issue 22: the training lane (experiments/train/lane.py), in a worktree of its own so that edits never
 # touch a running run; its checkpoints are copied to experiments/lane/ (committed before a stop)
 LANE_DIR ?= ../lane
 LANE_BUDGET ?= hyc-jpeg-full-v2=2700 hyc-jpeg-full-fast-v2=1200 hyc-jpeg2000-full-v2=1500
@@ -122,7 +122,7 @@ lane: $(STAMP) ## Issue 22: the training lane in $(LANE_DIR), niced, resumed, ch
 	test -d $(LANE_DIR) || git worktree add --detach $(LANE_DIR) HEAD
 	test -e $(LANE_DIR)/.venv || ln -s $(CURDIR)/.venv $(LANE_DIR)/.venv
 	mkdir -p $(LANE_DIR)/runs
-	cd $(LANE_DIR) && nohup nice -n 19 .venv/bin/python -m experiments.lane --data \
+	cd $(LANE_DIR) && nohup nice -n 19 .venv/bin/python -m experiments.train.lane --data \
 	  $(abspath $(DATA))/train $(abspath $(DATA))/train-extra/bsd100 $(abspath $(DATA))/train-extra/sunhays80 \
 	  --budget $(LANE_BUDGET) --save $(CURDIR)/experiments/lane --restore $(CURDIR)/experiments/lane \
 	  >> runs/lane.log 2>&1 &
@@ -131,22 +131,22 @@ MODELS ?= hyc-jpeg2000-full-v1
 KEEP_BUDGET ?= 3600
 keep-training: $(STAMP) ## Issue 13: continue MODELS in the background (niced, CPU-second budget)
 	@mkdir -p runs
-	nohup $(BIN)/python -m experiments.keep_training $(MODELS) --data $(DATA)/train \
+	nohup $(BIN)/python -m experiments.train.keep_training $(MODELS) --data $(DATA)/train \
 	  $(DATA)/train-extra/bsd100 $(DATA)/train-extra/sunhays80 --budget $(KEEP_BUDGET) \
 	  --jobs 2 --nice 19 >> runs/keep.log 2>&1 &
 
 recipe: $(STAMP) ## Issue 13: training recipe choices at equal budget -> experiments/results/recipe*
-	$(BIN)/python -m experiments.recipe $(DATA)/train $(DATA)/train-extra/bsd100 \
+	$(BIN)/python -m experiments.train.recipe $(DATA)/train $(DATA)/train-extra/bsd100 \
 	  $(DATA)/train-extra/sunhays80 --budget 600 --jobs 2
 
 gpu-pack: $(STAMP) ## Issue 13: fill .gpu/ (wheels, waifu2x, training shard K) for a train-gpu call
-	$(BIN)/python -m experiments.gpu_pack $(DATA)/train $(DATA)/train-extra/bsd100 \
+	$(BIN)/python -m experiments.train.gpu_pack $(DATA)/train $(DATA)/train-extra/bsd100 \
 	  $(DATA)/train-extra/sunhays80 --shard $(K)
 
 train-gpu: ## Issue 13: ON THE LENT GPU: one slice of every model at GPU sizes, models to OUT
 	python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
 	  --target /tmp/hyc-site .gpu/whl/*.whl
-	PYTHONPATH=/tmp/hyc-site:.gpu/w2x PYTHONUNBUFFERED=1 python3 experiments/train_gpu.py \
+	PYTHONPATH=/tmp/hyc-site:.gpu/w2x PYTHONUNBUFFERED=1 python3 experiments/train/train_gpu.py \
 	  --slice $(GPU_SLICE) --out $${OUT:-runs/gpu-out}
 
 clean: ## Remove build outputs (keeps .venv and runs/)

@@ -18,7 +18,7 @@ class AdaptConfig:
     """Settings of one adaptation run. ``subset``: ``all``, ``last<k>`` (the last k conv layers),
     ``bias`` (all biases), ``gains`` (the gain vectors), or ``tail`` (= ``last1``)."""
 
-    subset: str = "bias"  # best PSNR gain per update bit in experiments/adaptation_sweep.py
+    subset: str = "bias"  # best PSNR gain per update bit in experiments/adapt/adaptation_sweep.py
     steps: int = 40
     seconds: float = 40.0  # the whole stage: loading, fine-tuning(s) and the keep decision
     lr: float = 2e-3

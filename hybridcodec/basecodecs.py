@@ -44,7 +44,7 @@ BASE_CODECS: dict[str, BaseCodec] = {
         quality_max=70,
         integer_quality=False,
         default_quality=34,  # the PSNR that JPEG's default (jpegli 75) gives on the training
-        # photos (experiments/default_quality.py)
+        # photos (experiments/rd/default_quality.py)
         anchors=(20.0, 25.0, 30.0, 35.0, 40.0, 45.0),
         description="JPEG 2000 (OpenJPEG), fixed-quality PSNR target in dB, 10-70",
         validation_qualities=(24.0, 28.0, 32.0, 36.0, 40.0),

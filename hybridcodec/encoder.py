@@ -7,7 +7,7 @@ gain units, Cui et al. 2021), so in principle each quality tried needs its own C
 control instead *pins* the conditioning quality (:meth:`Encoder.pin`): the compact image is made
 once and the base codec alone is searched over (a millisecond per JPEG), and the pin is moved
 to the quality found when it is far from it (``ratecontrol.fit_compact``). A ComCNN conditioned
-a few quality steps away changes the compact image very little; ``experiments/encode_speed.py``
+a few quality steps away changes the compact image very little; ``experiments/speed/encode_speed.py``
 measures the cost in rate-distortion against ComCNN at every step (``rate_control="exact"``).
 """
 

@@ -7,7 +7,7 @@ helps this image).
 A cheap estimate first (``auto``): the plain full-resolution decode and the naive compact
 encoding (area down, base codec, bicubic up) cost only base-codec encodes and decodes. Where one
 leads the other by more than a network can make up (:data:`SKIP_MARGIN_DB`, from
-``experiments/mode_estimate.py`` on the training photos), the losing mode's networks are not
+``experiments/rd/mode_estimate.py`` on the training photos), the losing mode's networks are not
 run; otherwise both are, and the measured PSNRs decide. The decision always ends on measured
 PSNRs of the candidates that remain (the estimate only removes candidates).
 """

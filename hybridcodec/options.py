@@ -26,7 +26,7 @@ __all__ = ["EncodeOptions", "MODES", "RATE_CONTROLS"]
 #: codec modes (``auto`` picks one of the other two per image)
 MODES = ("auto", "compact", "full")
 #: ``fast``: ComCNN run once or twice per target (``ratecontrol.fit_compact``); ``exact``: at
-#: every step of the search, several times slower (``experiments/encode_speed.py``)
+#: every step of the search, several times slower (``experiments/speed/encode_speed.py``)
 RATE_CONTROLS = ("fast", "exact")
 
 

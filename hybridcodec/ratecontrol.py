@@ -184,7 +184,7 @@ def fit_compact(enc: Encoder, target: int, *, guess: float | None = None,
     first found for the naive encoding (:func:`naive_proxy`, or ``start``: its quality and
     slope), ComCNN is pinned there (``Encoder.pin``) and the base codec alone is searched again
     from it; ComCNN is re-pinned only if the quality moved by more than a few steps (JPEG 3,
-    JPEG 2000 0.5 dB: measured in ``experiments/encode_speed.py``)."""
+    JPEG 2000 0.5 dB: measured in ``experiments/speed/encode_speed.py``)."""
     if not enc.model.config.com_width:  # no ComCNN: nothing to pin
         return search_quality(enc, target, guess=guess, progress=progress)
     q0, slope = start if start is not None else naive_proxy(enc, target, guess=guess)[1:]

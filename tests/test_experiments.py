@@ -15,13 +15,16 @@ EXP = ROOT / "experiments"
 def test_every_script_is_filed_under_a_topic():
     from experiments import index
 
-    filed = [n for names in index.TOPICS.values() for n in names]
+    filed = [n for _, names in index.TOPICS.values() for n in names]
     assert len(filed) == len(set(filed))
     assert set(filed) == set(index.scripts())
+    for topic, (folder, names) in index.TOPICS.items():
+        for n in names:  # each script lives in its topic's folder (a subpackage)
+            assert index.scripts()[n].parent == (EXP / folder).resolve(), (n, topic)
 
 
 def test_no_sys_path_edits_and_no_private_library_names():
-    for p in EXP.glob("*.py"):
+    for p in EXP.rglob("*.py"):
         text = p.read_text()
         assert "sys.path.insert" not in text and "sys.path.append" not in text, p.name
         for node in ast.walk(ast.parse(text)):

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("train_gpu", ROOT / "experiments" / "train_gpu.py")
+    spec = importlib.util.spec_from_file_location(
+        "train_gpu", ROOT / "experiments" / "train" / "train_gpu.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

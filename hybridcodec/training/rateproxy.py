@@ -14,7 +14,7 @@ bits per full-resolution pixel the codec would spend:
 
 ``log2(1 + |c| / step)`` grows like the bits of an entropy-coded coefficient (about one bit per
 doubling of its magnitude once it is past its step) and is zero for zeros; it is a proxy, not a
-bit count: ``experiments/rate_proxy.py`` regresses the real file sizes on it, and the weight ``k``
+bit count: ``experiments/train/rate_proxy.py`` regresses the real file sizes on it, and the weight ``k``
 is chosen by the BD-rate it gives (the closing note of issue 13).
 """
 

@@ -1,6 +1,6 @@
 """The training recipe's parts (issue 13): reconstruction losses, a weighting that counts every
 quality equally in dB, an exponential moving average of the weights (EMA) and the learning-rate
-schedule. ``experiments/recipe.py`` measures each choice on this machine.
+schedule. ``experiments/train/recipe.py`` measures each choice on this machine.
 
 Why a dB weighting: a plain MSE averaged over qualities is dominated by the low qualities (the
 MSE at JPEG QF 10 is about ten times that at QF 90), so a network trained on it gains most at
