@@ -10,17 +10,30 @@ from dataclasses import dataclass
 
 from .errors import HybridCodecError
 
-__all__ = ["AdaptConfig"]
+__all__ = ["AdaptConfig", "MIN_SECONDS"]
+
+#: the least budget of an adaptation stage (seconds): loading torch and the network take ~2 s
+MIN_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
 class AdaptConfig:
     """Settings of one adaptation run. ``subset``: ``all``, ``last<k>`` (the last k conv layers),
-    ``bias`` (all biases), ``gains`` (the gain vectors), or ``tail`` (= ``last1``)."""
+    ``bias`` (all biases), ``gains`` (the gain vectors), or ``tail`` (= ``last1``).
+
+    Time: ``seconds`` is the whole stage's budget (loading, fine-tuning(s), the keep decision);
+    ``None`` (the default) scales it with the image, ``seconds_per_mp`` per megapixel and at
+    least :data:`MIN_SECONDS` (:meth:`budget`). Rate: the fine-tuning's sparsity penalty is
+    ``lambda_l1 + bits_per_step * slope`` per quantisation step of ``|update|``, where ``slope``
+    is the base codec's own -dD/dR at the file's quality (squared error per bit), so the update
+    is as sparse as its bits are dear at that rate and image size (Lam & Zare 2019 weigh it by a
+    fixed lambda)."""
 
     subset: str = "bias"  # best PSNR gain per update bit in experiments/adapt/adaptation_sweep.py
     steps: int = 40
-    seconds: float = 40.0  # the whole stage: loading, fine-tuning(s) and the keep decision
+    seconds: float | None = None  # the whole stage; None: seconds_per_mp, >= MIN_SECONDS
+    seconds_per_mp: float = 10.0
+    bits_per_step: float = 0.0
     lr: float = 2e-3
     step: float = 3e-3  # quantisation step of the update (3e-3: same gain, ~20% fewer bytes)
     lambda_l1: float = 2.0
@@ -38,15 +51,23 @@ class AdaptConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise HybridCodecError(f"adaptation {name} must be a positive integer, got {v!r}")
-        for name in ("seconds", "lr", "step"):
+        for name in ("seconds", "seconds_per_mp", "lr", "step"):
             v = getattr(self, name)
+            if name == "seconds" and v is None:
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
                 raise HybridCodecError(f"adaptation {name} must be a positive number, got {v!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or \
                 not 0 <= self.seed < 2**32:
             raise HybridCodecError(f"adaptation seed must be a whole number in [0, 2**32), "
                                    f"got {self.seed!r}")
-        for name in ("lambda_l1", "lambda_q"):
+        for name in ("lambda_l1", "lambda_q", "bits_per_step"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
                 raise HybridCodecError(f"adaptation {name} must be a number >= 0, got {v!r}")
+
+    def budget(self, pixels: int) -> float:
+        """The stage's budget in seconds for an image of ``pixels`` pixels."""
+        if self.seconds is not None:
+            return float(self.seconds)
+        return max(MIN_SECONDS, self.seconds_per_mp * pixels / 1e6)

@@ -30,6 +30,7 @@ from .cli_train import distill, train
 from .chatter import captured, summary
 from .cli_files import about, cli_terms, run_batch, single as one_or_many, status
 from . import standard
+from .adaptconfig import MIN_SECONDS, AdaptConfig
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, one_line
 
 MAX_PIXELS_HELP = ("Refuse images over this many pixels, checked from the headers before "
@@ -127,12 +128,15 @@ def compress(
              "standard JPEG, decoded the same whichever wrote it."),
     adapt: bool = typer.Option(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
-    adapt_steps: Optional[int] = typer.Option(None, help="Adaptation steps (default 40)."),
+    adapt_steps: Optional[int] = typer.Option(
+        None, help=f"Adaptation steps (default {AdaptConfig.steps})."),
     adapt_seconds: Optional[float] = typer.Option(
         None, help="Time budget of the whole adaptation in seconds, loading and decision included "
-             "(default 40)."),
+             f"(default: {AdaptConfig.seconds_per_mp:g} s per megapixel, at least "
+             f"{MIN_SECONDS:g} s)."),
     adapt_subset: Optional[str] = typer.Option(
-        None, help="Parameters to adapt: tail, last<k>, all, bias or gains (default bias)."),
+        None, help="Parameters to adapt: tail, last<k>, all, bias or gains "
+                   f"(default {AdaptConfig.subset})."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
@@ -143,7 +147,6 @@ def compress(
 
     With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000."""
     from . import codec
-    from .adaptconfig import AdaptConfig
     from .imageio import read_image_meta
     from .options import EncodeOptions
 

@@ -200,7 +200,7 @@ def fit_compact(enc: Encoder, target: int, *, guess: float | None = None,
     return q
 
 
-#: shares of ``AdaptConfig.seconds`` by which the fine-tuning must end (counted from the start of
+#: shares of the stage's budget (``AdaptConfig.budget``) by which the fine-tuning must end (from the start of
 #: the adaptation stage, model loading included): the rest is the decision's (the reconstruction
 #: with the update, the searches). Under a size target the budget holds two fine-tunings.
 FINETUNE_UNTIL = 0.75
@@ -209,9 +209,11 @@ _NO_TIME = "no time left in the adaptation budget (raise seconds)"
 
 
 def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, until: float,
-                    say: Callable[[str], None]) -> tuple[bytes | None, dict | None, dict]:
-    """Fine-tune at quality ``q`` until the monotonic time ``until``; returns (chunk payload,
-    decoded deltas, stats; ``stats["out_of_time"]`` when no time was left to fine-tune)."""
+                    say: Callable[[str], None], slope: float,
+                    ) -> tuple[bytes | None, dict | None, dict]:
+    """Fine-tune at quality ``q`` until the monotonic time ``until``, the update's bits priced
+    at ``slope`` (squared error per bit); returns (chunk payload, decoded deltas, stats;
+    ``stats["out_of_time"]`` when no time was left to fine-tune)."""
     from .training.adaptation import adapt, parameter_shapes, to_tensor
 
     rec = enc.model.net.rec
@@ -219,7 +221,8 @@ def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, until: float,
     seconds = until - time.monotonic()  # after loading torch and the network
     if seconds <= 0:
         return None, None, {"out_of_time": True}
-    deltas = adapt(rec, compact, enc.x, enc.condition(q), replace(cfg, seconds=seconds), say)
+    deltas = adapt(rec, compact, enc.x, enc.condition(q), replace(cfg, seconds=seconds), say,
+                   slope=slope)
     payload, stats = encode_update(deltas, cfg.step)
     if stats.tensors == 0:
         return None, None, vars(stats)
@@ -245,23 +248,26 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
 
     Returns (file bytes, quality used, the decision and its figures)."""
     say = progress or (lambda s: None)
-    start = time.monotonic()  # cfg.seconds is the whole stage's budget (issue 25)
+    start = time.monotonic()  # the whole stage's budget (issue 25), scaled with the image
+    h, w = enc.image.shape[:2]
+    budget = cfg.budget(h * w)
+    say(f"adapting the decoder to the image (budget {budget:.0f} s)")
     f0 = enc.file_at(q)
     d0 = enc.sse(q)
     without = Figures(q, len(f0), round(enc.psnr(q), 4))
+    lam = _slope(enc, q, d0, len(f0))  # what a bit of the update costs at this rate
 
     def none_because(stats: dict) -> str:
         return _NO_TIME if stats.get("out_of_time") else "update quantised to zero"
 
     if target is None:
         rule = "D + lambda*R"
-        payload, deltas, stats = _adapted_update(enc, q, cfg, start + FINETUNE_UNTIL * cfg.seconds,
-                                                 say)
+        payload, deltas, stats = _adapted_update(enc, q, cfg, start + FINETUNE_UNTIL * budget,
+                                                 say, lam)
         if payload is None:
             return f0, q, AdaptDecision(False, None, without, reason=none_because(stats))
         f1 = enc.file_at(q, payload)
         d1 = sse(enc.image, enc.reconstruct(q, deltas))
-        lam = _slope(enc, q, d0, len(f0))
         j0, j1 = d0 + lam * 8 * len(f0), d1 + lam * 8 * len(f1)
         keep = j1 < j0
         decision = AdaptDecision(keep, rule, without,
@@ -271,14 +277,14 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
         return (f1 if keep else f0), q, decision
     # target size: base at the target vs. base at a lower quality + update at the same size
     rule = "equal size, better PSNR"
-    payload, _, stats = _adapted_update(enc, q, cfg, start + FIRST_FINETUNE_UNTIL * cfg.seconds,
-                                        say)
+    payload, _, stats = _adapted_update(enc, q, cfg, start + FIRST_FINETUNE_UNTIL * budget,
+                                        say, lam)
     if payload is None:
         return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
     try:
         q1 = search_quality(enc, target, payload)
         payload, deltas, stats = _adapted_update(enc, q1, cfg,
-                                                 start + FINETUNE_UNTIL * cfg.seconds, say)
+                                                 start + FINETUNE_UNTIL * budget, say, lam)
         if payload is None:
             return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
         if len(enc.file_at(q1, payload)) > target:  # the re-trained update grew: step down
@@ -289,6 +295,6 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
     f1 = enc.file_at(q1, payload)
     p1 = psnr(enc.image, enc.reconstruct(q1, deltas))
     decision = AdaptDecision(p1 > without.psnr, rule, without, Figures(q1, len(f1), round(p1, 4)),
-                             update=stats)
+                             lambda_sse_per_bit=lam, update=stats)
     say(decision.summary())
     return (f1, q1, decision) if decision.kept else (f0, q, decision)

@@ -153,3 +153,32 @@ def test_the_adaptation_budget_counts_the_whole_stage(tiny_model, monkeypatch):
         kw = target or {"quality": 30}
         res = encode_ex(img, base="jpeg", model=tiny_model.path, mode="compact", adapt=cfg, **kw)
         assert res.decision["kept"] is False and "no time left" in res.decision["reason"]
+
+
+def test_the_budget_scales_with_the_image():
+    """Issue 25 item 3: by default the stage's budget is seconds per megapixel, with a floor;
+    an explicit ``seconds`` overrides it."""
+    from hybridcodec.adaptconfig import MIN_SECONDS
+
+    cfg = AdaptConfig(seconds_per_mp=10.0)
+    assert cfg.budget(2_000_000) == pytest.approx(20.0)
+    assert cfg.budget(1000) == MIN_SECONDS
+    assert AdaptConfig(seconds=5.0).budget(10**8) == 5.0
+    for bad in ({"seconds_per_mp": 0}, {"seconds": -1.0}, {"bits_per_step": -1.0}):
+        with pytest.raises(HybridCodecError):
+            AdaptConfig(**bad)
+
+
+def test_dear_bits_make_a_sparser_update(tiny_model):
+    """The rate term is priced by the base codec's slope: the dearer a bit (a larger slope),
+    the smaller the update the fine-tuning ends with."""
+    img = make_image(48, 48)
+    enc = Encoder(img, get_base("jpeg"), tiny_model, "420")
+    compact = to_tensor(enc.decoded_compact(20))
+    cfg = AdaptConfig(subset="tail", steps=20, seconds=3600, crop=24, crops=1, lr=5e-3,
+                      lambda_l1=0.0, lambda_q=0.0, bits_per_step=1.0)
+    size = {}
+    for slope in (0.0, 1e6):
+        deltas = adapt(tiny_model.net.rec, compact, enc.x, 20, cfg, slope=slope)
+        size[slope] = sum(float(np.abs(d).sum()) for d in deltas.values())
+    assert size[1e6] < 0.5 * size[0.0]

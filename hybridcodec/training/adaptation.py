@@ -5,10 +5,13 @@ weights, so that the weight-update is sparse and close to a quantisation grid, t
 Objective (per step, on random crops of the image)::
 
     L = MSE_8bit(RecCNN_{w+dw}(decoded compact), original)
-        + (lambda_l1 * sum|dw| / step + lambda_q * sum (1 - cos(2 pi dw / step)) / 2) / pixels
+        + (l1 * sum|dw| / step + lambda_q * sum (1 - cos(2 pi dw / step)) / 2) / pixels,
+    l1 = lambda_l1 + bits_per_step * slope
 
 MSE is in 8-bit units squared; the two penalties count quantisation steps per image pixel, so
-one setting of the lambdas means the same at every image size. The periodic term is zero on the
+one setting of the lambdas means the same at every image size. ``slope`` (squared error per bit,
+the base codec's -dD/dR at the file's quality, given by the caller) prices the update's bits
+as the base codec's own: at a high rate or on a large image an update bit is cheap. The periodic term is zero on the
 grid (multiples of ``step``) and pulls the update onto it; the L1 term makes it sparse.
 """
 
@@ -104,13 +107,14 @@ def _crops(compact: torch.Tensor, target: torch.Tensor, size: int, n: int,
 def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: float,
           cfg: AdaptConfig, progress: Callable[[str], None] | None = None,
           snapshots: dict[int, dict[int, np.ndarray]] | None = None,
-          ) -> dict[int, np.ndarray]:
+          slope: float | None = None) -> dict[int, np.ndarray]:
     """Fine-tune the chosen parameters on one image; returns float deltas by parameter index.
 
     ``compact``: the *decoded* compact image (1, 3, h, w); ``target``: the original (1, 3, 2h, 2w),
     both in [0, 1] (for a full-resolution model, the decoded image and the original, same size;
     its crops are ``2 * cfg.crop`` pixels, the same output area). Stops after ``cfg.steps``
-    steps or ``cfg.seconds`` seconds, whichever first.
+    steps or ``cfg.budget(pixels)`` seconds, whichever first. ``slope``: the base codec's
+    -dD/dR (squared error per bit) that prices the update (``cfg.bits_per_step``).
     ``snapshots``, if given, is filled with the deltas after every 10th step (for experiments).
     """
     indices = select_parameters(rec, cfg.subset)
@@ -122,10 +126,13 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
     q = torch.tensor([float(quality)])
     pixels = target.shape[-1] * target.shape[-2]
     rng = np.random.default_rng(cfg.seed)
+    lambda_l1 = cfg.lambda_l1 + cfg.bits_per_step * (slope if slope and math.isfinite(slope)
+                                                      else 0.0)
+    seconds = cfg.budget(pixels)
     rec.eval()
     t0 = time.monotonic()
     for step in range(cfg.steps):
-        if time.monotonic() - t0 > cfg.seconds:
+        if time.monotonic() - t0 > seconds:
             break
         c, t = _crops(compact, target, cfg.crop * 2 // rec.scale, cfg.crops, rng, rec.scale,
                       rec.s2d)
@@ -136,7 +143,7 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
         mse = F.mse_loss(out, t) * 255.0**2
         l1 = sum(d.abs().sum() for d in deltas.values()) / cfg.step
         grid = sum((1 - torch.cos(2 * math.pi * d / cfg.step)).sum() / 2 for d in deltas.values())
-        loss = mse + (cfg.lambda_l1 * l1 + cfg.lambda_q * grid) / pixels
+        loss = mse + (lambda_l1 * l1 + cfg.lambda_q * grid) / pixels
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

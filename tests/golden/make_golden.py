@@ -64,7 +64,7 @@ def _update_file(img: np.ndarray, *, mode: str, container: str) -> bytes:
     model = get_model(default_model_name("jpeg", mode, "fast"))
     enc = Encoder(img, get_base("jpeg", "jpegli"), model, "420")
     enc.container = container
-    payload, _, _ = _adapted_update(enc, 30.0, cfg, time.monotonic() + cfg.seconds, lambda s: None)
+    payload, _, _ = _adapted_update(enc, 30.0, cfg, time.monotonic() + 3600, lambda s: None, 0.0)
     if payload is None:
         raise SystemExit(f"the update of {mode}/{container} quantised to zero")
     return enc.file_at(30.0, payload)
