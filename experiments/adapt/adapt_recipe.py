@@ -42,6 +42,8 @@ RECIPES = {
     # the rate term priced by the base codec's slope (bits_per_step bits per quantisation step)
     "bias-100x8-b3": AdaptConfig(subset="bias", steps=100, crops=8, crop=48, bits_per_step=3.0),
     "bias-100x8-b1": AdaptConfig(subset="bias", steps=100, crops=8, crop=48, bits_per_step=1.0),
+    "bias-100x8-lr5e-3-b1": AdaptConfig(subset="bias", steps=100, crops=8, crop=48, lr=5e-3,
+                                        bits_per_step=1.0),
     "bias-60x8-lr5e-3-b3": AdaptConfig(subset="bias", steps=60, crops=8, crop=48, lr=5e-3,
                                        bits_per_step=3.0),
     "gains-100x8-b3": AdaptConfig(subset="gains", steps=100, crops=8, crop=48, bits_per_step=3.0),
