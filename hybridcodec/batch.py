@@ -2,9 +2,12 @@
 
 Each job runs in its own worker process (``spawn``: nothing of the caller's state is inherited),
 with one compute thread, so that ``jobs`` workers keep ``jobs`` cores busy without
-oversubscribing them. ``jobs=1`` runs in the calling process. A failing item never stops the
+oversubscribing them. ``jobs=1`` runs in the calling process; ``cluster=`` runs the same work on a
+Dask cluster instead (:mod:`hybridcodec.cluster`, issue 26). A failing item never stops the
 others: the library functions return or raise per item, the file functions report one line per
 file and write nothing for a file that failed (outputs go through a temporary file and a rename).
+The file functions keep a manifest beside the outputs (:mod:`hybridcodec.manifest`), and with
+``resume=True`` skip the outputs it shows complete.
 
     >>> from hybridcodec.batch import encode_many
     >>> files = encode_many([img1, img2], base="jpeg", quality=40, jobs=2)
@@ -17,62 +20,51 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import HybridCodecError, HybridCodecWarning, one_line
+from .tasks import call_item, default_jobs, one_thread
 
 if TYPE_CHECKING:
     from .options import EncodeOptions
 
 __all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "enhance_files", "FileJob",
-           "FileResult",
-           "compress_files", "decompress_files"]
-
-_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "HYBRIDCODEC_THREADS")
-
-
-def default_jobs() -> int:
-    """The cores this process may run on (``--jobs`` default)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+           "FileResult", "compress_files", "decompress_files", "summarize"]
 
 
 def _init_worker() -> None:
-    for v in _THREAD_VARS:
-        os.environ[v] = "1"  # read by torch, numpy and onnxruntime sessions (runtime.threads)
+    one_thread()
 
 
-def _call(fn: Callable, item: Any, kwargs: dict) -> tuple[bool, Any]:
-    try:
-        return True, fn(item, **kwargs)
-    except HybridCodecError as exc:
-        return False, one_line(exc)
-    except Exception as exc:  # noqa: BLE001 - reported per item, never a lost batch
-        return False, f"internal error ({type(exc).__name__}): {one_line(exc)}"
-
-
-def map_jobs(fn: Callable, items: Sequence, *, jobs: int | None = None,
+def map_jobs(fn: Callable, items: Sequence, *, jobs: int | None = None, cluster: Any = None,
              **kwargs: Any) -> Iterator[tuple[int, bool, Any]]:
     """Run ``fn(item, **kwargs)`` for every item on ``jobs`` worker processes (default: every
-    core; 1: in this process). Yields ``(index, ok, value or error message)`` as items finish,
-    in completion order. ``fn`` must be a module-level function (it is pickled)."""
+    core; 1: in this process), or on a Dask ``cluster`` (an address, ``local[:N]`` or a
+    ``Client``: :func:`hybridcodec.cluster.map_cluster`). Yields ``(index, ok, value or error
+    message)`` as items finish, in completion order. ``fn`` must be a module-level function (it
+    is pickled)."""
+    if cluster is not None:
+        if jobs:
+            raise HybridCodecError("jobs= and cluster= are exclusive (a cluster has its workers)")
+        from .cluster import map_cluster
+
+        yield from map_cluster(fn, items, cluster=cluster, **kwargs)
+        return
     n = default_jobs() if not jobs else int(jobs)
     if n < 1:
         raise HybridCodecError(f"jobs must be at least 1, got {jobs}")
     n = min(n, len(items))
     if n <= 1:
         for i, item in enumerate(items):
-            yield (i, *_call(fn, item, kwargs))
+            yield (i, *call_item(fn, item, kwargs))
         return
     import multiprocessing
 
     with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker) as pool:
-        pending: dict[Future, int] = {pool.submit(_call, fn, item, kwargs): i
+        pending: dict[Future, int] = {pool.submit(call_item, fn, item, kwargs): i
                                       for i, item in enumerate(items)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -110,41 +102,50 @@ def _decode(data, **options):
     return decode(data, **options)
 
 
-def encode_many(images: Sequence, /, *, jobs: int | None = None, errors: str = "raise",
-                **options: Any) -> list:
+def encode_many(images: Sequence, /, *, jobs: int | None = None, cluster: Any = None,
+                errors: str = "raise", **options: Any) -> list:
     """:func:`hybridcodec.encode` of every image (uint8 arrays) with the same keyword options,
     on ``jobs`` processes (default: every core). Returns the ``.hyc`` bytes in input order; with
     ``errors="return"`` a failed image gives a :class:`HybridCodecError` in its place instead of
     raising the first failure once all have run. The options are checked once, before any
-    worker starts (:class:`~hybridcodec.options.EncodeOptions`; ``options=`` takes one)."""
+    worker starts (:class:`~hybridcodec.options.EncodeOptions`; ``options=`` takes one).
+    ``cluster``: run on a Dask cluster instead (see :func:`map_jobs`)."""
     from .options import EncodeOptions
 
     opts = EncodeOptions.of(options.pop("options", None), options)
-    return _collect(map_jobs(_encode, images, jobs=jobs, options=opts), len(images), errors)
+    return _collect(map_jobs(_encode, images, jobs=jobs, cluster=cluster, options=opts),
+                    len(images), errors)
 
 
-def decode_many(files: Sequence[bytes], /, *, jobs: int | None = None, errors: str = "raise",
-                **options: Any) -> list:
+def decode_many(files: Sequence[bytes], /, *, jobs: int | None = None, cluster: Any = None,
+                errors: str = "raise", **options: Any) -> list:
     """:func:`hybridcodec.decode` of every ``.hyc`` file's bytes, on ``jobs`` processes (default:
-    every core); uint8 arrays in input order (``errors`` as in :func:`encode_many`)."""
-    return _collect(map_jobs(_decode, files, jobs=jobs, **options), len(files), errors)
+    every core) or a Dask ``cluster``; uint8 arrays in input order (``errors`` as in
+    :func:`encode_many`)."""
+    return _collect(map_jobs(_decode, files, jobs=jobs, cluster=cluster, **options), len(files),
+                    errors)
 
 
 @dataclass(frozen=True)
 class FileJob:
-    """One file to convert: ``source`` (a path) to ``dest`` (a path)."""
+    """One file to convert: ``source`` (a path) to ``dest`` (a path). ``replace``: ``dest`` may
+    be replaced (the manifest shows it is this batch's own earlier output)."""
 
     source: str
     dest: str
+    replace: bool = False
 
 
 @dataclass(frozen=True)
 class FileResult:
-    """What happened to one file: ``ok``, and the one-line report or error."""
+    """What happened to one file: ``ok``, the one-line report or error, and its manifest line
+    (:mod:`hybridcodec.manifest`; ``skipped`` when ``resume`` found it done)."""
 
     job: FileJob
     ok: bool
     line: str
+    record: dict = field(default_factory=dict)
+    skipped: bool = False
 
 
 def plan_outputs(sources: Sequence[str], output: str, suffix: str) -> list[FileJob]:
@@ -170,16 +171,31 @@ def plan_outputs(sources: Sequence[str], output: str, suffix: str) -> list[FileJ
     return jobs
 
 
-def _compress_file(job: FileJob, *, force: bool, options: EncodeOptions) -> str:
+def _record(kind: str, job: FileJob, t0: float, **facts: Any) -> dict:
+    """The manifest line of a finished file (:mod:`hybridcodec.manifest`), made where it was
+    coded: the input and output sizes and hashes, what was chosen, the seconds."""
+    from .manifest import file_sha256
+
+    src = Path(job.source)
+    return {"kind": kind, "input": job.source, "input_bytes": src.stat().st_size,
+            "input_sha256": file_sha256(src), "output": job.dest,
+            "bytes": Path(job.dest).stat().st_size, "output_sha256": file_sha256(job.dest),
+            **facts, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _compress_file(job: FileJob, *, force: bool, options: EncodeOptions) -> tuple[str, dict]:
     from .codec import encode_ex
     from .imageio import atomic_write, read_image_meta
 
     t0 = time.perf_counter()
     image, meta = read_image_meta(job.source, max_pixels=options.max_pixels)
     res = encode_ex(image, options=options, metadata=meta)
-    atomic_write(job.dest, res.data, force=force)
-    return (f"{job.source} -> {job.dest}: {len(res.data)} bytes, {res.bpp:.4f} bpp, "
+    atomic_write(job.dest, res.data, force=force or job.replace)
+    line = (f"{job.source} -> {job.dest}: {len(res.data)} bytes, {res.bpp:.4f} bpp, "
             f"quality {res.quality:g}, {res.mode} mode ({time.perf_counter() - t0:.2f} s)")
+    return line, _record("compress", job, t0, quality=res.quality, mode=res.mode,
+                         model=res.model, bpp=round(res.bpp, 6),
+                         pixels=int(image.shape[0] * image.shape[1]))
 
 
 def _decoded(job: FileJob, decode_fn: Callable[[bytes], Any]) -> tuple[Any, str]:
@@ -198,15 +214,16 @@ def _decoded(job: FileJob, decode_fn: Callable[[bytes], Any]) -> tuple[Any, str]
     return out, "".join(f"; warning: {n}" for n in notes)
 
 
-def _decompress_file(job: FileJob, *, force: bool, options: dict) -> str:
+def _decompress_file(job: FileJob, *, force: bool, options: dict) -> tuple[str, dict]:
     from .codec import decode
     from .imageio import write_image
 
     t0 = time.perf_counter()
     image, notes = _decoded(job, lambda data: decode(data, **options))
-    write_image(job.dest, image, force=force)
-    return (f"{job.source} -> {job.dest}: {image.shape[1]}x{image.shape[0]} "
+    write_image(job.dest, image, force=force or job.replace)
+    line = (f"{job.source} -> {job.dest}: {image.shape[1]}x{image.shape[0]} "
             f"({time.perf_counter() - t0:.2f} s){notes}")
+    return line, _record("decompress", job, t0, pixels=int(image.shape[0] * image.shape[1]))
 
 
 def _worker_chatter():
@@ -221,50 +238,115 @@ def _worker_chatter():
         contextlib.nullcontext([])
 
 
-def _enhance_file(job: FileJob, *, force: bool, options: dict) -> str:
+def _enhance_file(job: FileJob, *, force: bool, options: dict) -> tuple[str, dict]:
     from .enhance import enhance_jpeg_ex
     from .imageio import write_image
 
     t0 = time.perf_counter()
     res, notes = _decoded(job, lambda data: enhance_jpeg_ex(data, **options))
-    write_image(job.dest, res.image, force=force, icc_profile=res.icc_profile)
-    return (f"{job.source} -> {job.dest}: quality {res.quality:g}, model {res.model} "
+    write_image(job.dest, res.image, force=force or job.replace, icc_profile=res.icc_profile)
+    line = (f"{job.source} -> {job.dest}: quality {res.quality:g}, model {res.model} "
             f"({time.perf_counter() - t0:.2f} s){notes}")
+    return line, _record("enhance", job, t0, quality=res.quality, model=res.model,
+                         pixels=int(res.image.shape[0] * res.image.shape[1]))
 
 
-def _run_files(fn: Callable, jobs_: Sequence[FileJob], jobs: int | None, force: bool,
-               options: Any, on_result: Callable[[FileResult], None] | None) -> list[FileResult]:
+def _run_files(kind: str, fn: Callable, jobs_: Sequence[FileJob], jobs: int | None,
+               force: bool, options: Any, on_result: Callable[[FileResult], None] | None,
+               cluster: Any, resume: bool) -> list[FileResult]:
+    """Every job through ``fn`` (locally or on a cluster), its manifest line appended in the
+    output's folder as it finishes; with ``resume``, jobs the manifest shows done are skipped
+    and this batch's own earlier outputs may be replaced."""
+    from .manifest import Manifest, options_fingerprint
+
+    fingerprint = options_fingerprint(kind, options)
+    manifests: dict[Path, Manifest] = {}
+
+    def manifest(job: FileJob) -> Manifest:
+        folder = Path(job.dest).parent
+        if folder not in manifests:
+            manifests[folder] = Manifest.open(folder, fingerprint)
+        return manifests[folder]
+
     results: list[FileResult | None] = [None] * len(jobs_)
-    for i, ok, value in map_jobs(fn, jobs_, jobs=jobs, force=force, options=options):
-        results[i] = res = FileResult(jobs_[i], ok, value)
+    todo: list[int] = []
+    for i, job in enumerate(jobs_):
+        m = manifest(job)
+        if resume and m.done(job.source, job.dest):
+            results[i] = r = FileResult(job, True, f"{job.source} -> {job.dest}: done already "
+                                        "(manifest)", m.entries[job.source], skipped=True)
+            if on_result:
+                on_result(r)
+            continue
+        if resume and m.entries.get(job.source, {}).get("output") == job.dest:
+            job = replace(job, replace=True)  # this batch's own output, not a user's file
+        elif not force and os.path.isfile(job.dest):
+            results[i] = r = FileResult(job, False, f"{job.dest} exists; use force=True to "
+                                                    "overwrite")
+            if on_result:
+                on_result(r)
+            continue
+        elif not os.path.lexists(job.dest):
+            # checked here, before any worker runs: a task run again (its worker died after
+            # writing) replaces what its first run wrote
+            job = replace(job, replace=True)
+        todo.append(i)
+        results[i] = FileResult(job, False, "not run")
+    run = [results[i].job for i in todo]  # type: ignore[union-attr]
+    for k, ok, value in map_jobs(fn, run, jobs=jobs, cluster=cluster, force=force,
+                                 options=options):
+        job = run[k]
+        if ok:
+            line, record = value
+        else:
+            line, record = value, {"kind": kind, "input": job.source, "output": job.dest,
+                                   "error": value}
+        manifest(job).append(record)
+        results[todo[k]] = r = FileResult(job, ok, line, record)
         if on_result:
-            on_result(res)
+            on_result(r)
     return [r for r in results if r is not None]  # every job answers (map_jobs)
 
 
+def summarize(results: Sequence[FileResult]) -> str:
+    """The end-of-batch line: files, bytes in and out, mean bpp, failures."""
+    from .manifest import BatchSummary
+
+    total = BatchSummary()
+    for r in results:
+        total.add(r.record if r.ok else {"error": r.line})
+        total.skipped += r.skipped
+    return total.line()
+
+
 def compress_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, force: bool = False,
-                   on_result: Callable[[FileResult], None] | None = None,
-                   **options: Any) -> list[FileResult]:
+                   on_result: Callable[[FileResult], None] | None = None, cluster: Any = None,
+                   resume: bool = False, **options: Any) -> list[FileResult]:
     """Compress each ``FileJob`` (image file to ``.hyc``) with :func:`hybridcodec.codec.encode_ex`
     options (an :class:`~hybridcodec.options.EncodeOptions` as ``options=``, or its fields),
-    checked once, on ``jobs`` processes; ``on_result`` is called as each file finishes."""
+    checked once, on ``jobs`` processes or a Dask ``cluster``; ``on_result`` is called as each
+    file finishes; ``resume`` skips the outputs the folder's manifest shows complete."""
     from .options import EncodeOptions
 
     opts = EncodeOptions.of(options.pop("options", None), options)
-    return _run_files(_compress_file, jobs_, jobs, force, opts, on_result)
+    return _run_files("compress", _compress_file, jobs_, jobs, force, opts, on_result, cluster,
+                      resume)
 
 
 def decompress_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, force: bool = False,
-                     on_result: Callable[[FileResult], None] | None = None,
-                     **options: Any) -> list[FileResult]:
+                     on_result: Callable[[FileResult], None] | None = None, cluster: Any = None,
+                     resume: bool = False, **options: Any) -> list[FileResult]:
     """Decompress each ``FileJob`` (``.hyc`` to an image file, format from its extension) with
-    :func:`hybridcodec.decode` options, on ``jobs`` processes."""
-    return _run_files(_decompress_file, jobs_, jobs, force, options, on_result)
+    :func:`hybridcodec.decode` options, on ``jobs`` processes or a Dask ``cluster``."""
+    return _run_files("decompress", _decompress_file, jobs_, jobs, force, options, on_result,
+                      cluster, resume)
 
 
 def enhance_files(jobs_: Sequence[FileJob], /, *, jobs: int | None = None, force: bool = False,
-                  on_result: Callable[[FileResult], None] | None = None,
-                  **options: Any) -> list[FileResult]:
+                  on_result: Callable[[FileResult], None] | None = None, cluster: Any = None,
+                  resume: bool = False, **options: Any) -> list[FileResult]:
     """Enhance each ``FileJob`` (a JPEG to an image file, format from its extension) with
-    :func:`hybridcodec.enhance.enhance_jpeg_ex` options, on ``jobs`` processes."""
-    return _run_files(_enhance_file, jobs_, jobs, force, options, on_result)
+    :func:`hybridcodec.enhance.enhance_jpeg_ex` options, on ``jobs`` processes or a Dask
+    ``cluster``."""
+    return _run_files("enhance", _enhance_file, jobs_, jobs, force, options, on_result, cluster,
+                      resume)

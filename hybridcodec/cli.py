@@ -28,11 +28,16 @@ import typer
 
 from .cli_train import distill, train
 from .chatter import captured, summary
-from .cli_files import about, cli_terms, run_batch, single as one_or_many, status
+from .cli_files import about, batch_only, cli_terms, run_batch, single as one_or_many, status
 from . import standard
 from .adaptconfig import MIN_SECONDS, AdaptConfig
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, one_line
 
+CLUSTER_HELP = ("Run the batch on a Dask cluster: a scheduler address (tcp://host:8786), or "
+                "local / local:N for N worker processes on this machine (needs "
+                "'hybridcodec[cluster]').")
+RESUME_HELP = ("Skip outputs that the folder's manifest (hybridcodec-manifest.jsonl) shows "
+               "complete; re-code the rest.")
 MAX_PIXELS_HELP = ("Refuse images over this many pixels, checked from the headers before "
                    "decoding (0: no limit).")
 
@@ -98,6 +103,8 @@ def compress(
     output: Optional[str] = typer.Option(
         None, "--output", "-o", help="Output file (one input) or folder (several inputs)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files at once (default: every core)."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help=CLUSTER_HELP),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     base: Optional[str] = typer.Option(
         None, "--base", "-b",
         help="Base codec: jpeg or jpeg2000 (default: jpeg for a .jpg output, else jpeg2000)."),
@@ -157,6 +164,7 @@ def compress(
             raise HybridCodecError("--adapt-subset, --adapt-steps and --adapt-seconds need --adapt")
         cfg = AdaptConfig(**{k: v for k, v in given.items() if v is not None}) if adapt else None
         one = one_or_many(inputs, output)
+        batch_only(one, cluster, resume)
         if container is not None and container not in standard.CONTAINERS:
             raise HybridCodecError(f"--container must be one of {', '.join(standard.CONTAINERS)}")
         kind = standard.check_output_name(one[1], container) if one else (container or "hyc")
@@ -167,7 +175,7 @@ def compress(
                                 container=kind)
         if one is None:
             suffix = {"hyc": ".hyc", "jpeg": ".jpg", "jp2": ".jp2", "j2k": ".j2k"}[kind]
-            run_batch("compress", inputs, output, suffix, jobs, force, options)
+            run_batch("compress", inputs, output, suffix, jobs, force, options, cluster, resume)
             return
         input, output = one
         image, meta = read_image_meta(_read_input(input), name="stdin" if input == "-" else input,
@@ -193,6 +201,8 @@ def decompress(
     output: Optional[str] = typer.Option(
         None, "--output", "-o", help="Output file (one input) or folder (several inputs)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files at once (default: every core)."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help=CLUSTER_HELP),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     fmt: str = typer.Option("png", "--format", help="Extension for outputs in a folder."),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Model file to use instead of the installed one."),
@@ -212,9 +222,11 @@ def decompress(
 
     try:
         one = one_or_many(inputs, output)
+        batch_only(one, cluster, resume)
         if one is None:
             run_batch("decompress", inputs, output, "." + fmt.lstrip("."), jobs, force,
-                      dict(model=model, max_pixels=max_pixels or None, strict=strict))
+                      dict(model=model, max_pixels=max_pixels or None, strict=strict), cluster,
+                      resume)
             return
         input, output = one
         image = _decode_one(input, verbose, lambda data, say: codec.decode(
@@ -240,6 +252,8 @@ def enhance(
     project: bool = typer.Option(True, help="Project into the file's quantisation intervals."),
     fmt: str = typer.Option("png", "--format", help="Extension for outputs in a folder."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Files at once (default: every core)."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help=CLUSTER_HELP),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", help=MAX_PIXELS_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing outputs."),
 ) -> None:
@@ -253,10 +267,12 @@ def enhance(
                                    max_pixels=max_pixels or None)
     try:
         one = one_or_many(inputs, output)
+        batch_only(one, cluster, resume)
         if one is None:
             if output == "-":
                 raise HybridCodecError("several inputs need an output folder, not -")
-            run_batch("enhance", inputs, output, "." + fmt.lstrip("."), jobs, force, options)
+            run_batch("enhance", inputs, output, "." + fmt.lstrip("."), jobs, force, options,
+                      cluster, resume)
             return
         src, dest = one
         res = _decode_one(src, False, lambda data, say: enhance_jpeg_ex(data, progress=say,

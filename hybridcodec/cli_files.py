@@ -12,7 +12,7 @@ import typer
 
 from .errors import HybridCodecError
 
-__all__ = ["expand_inputs", "single", "run_batch", "about", "status"]
+__all__ = ["expand_inputs", "single", "run_batch", "about", "status", "batch_only"]
 
 
 class status:
@@ -107,10 +107,21 @@ def single(inputs: list[str], output: str | None) -> tuple[str, str] | None:
     return None
 
 
+def batch_only(one: tuple[str, str] | None, cluster: str | None, resume: bool) -> None:
+    """``--cluster`` and ``--resume`` are options of batches (``one`` is None)."""
+    if one is not None and (cluster or resume):
+        raise HybridCodecError("--cluster and --resume are for batches: several inputs, a "
+                               "folder or a glob, with -o naming the output folder")
+
+
 def run_batch(kind: str, inputs: list[str], output: str | None, suffix: str, jobs: int,
-              force: bool, options: Any) -> None:
+              force: bool, options: Any, cluster: str | None = None,
+              resume: bool = False) -> None:
     """Several files into the folder ``output``: one line per file, a progress bar, the rest
-    still written when one fails (exit code 2 then)."""
+    still written when one fails (exit code 2 then), a summary line at the end; on a Dask
+    ``cluster`` if given, skipping what the manifest shows done with ``resume``."""
+    if cluster and jobs:
+        raise HybridCodecError("--jobs and --cluster are exclusive (a cluster has its workers)")
     if not output:
         raise HybridCodecError("several inputs need an output folder (-o)")
     from tqdm import tqdm
@@ -137,7 +148,9 @@ def run_batch(kind: str, inputs: list[str], output: str | None, suffix: str, job
             bar.update(1)
 
         kw = options if isinstance(options, dict) else {"options": options}  # EncodeOptions
-        results = run(plan, jobs=jobs or None, force=force, on_result=report, **kw)
+        results = run(plan, jobs=jobs or None, force=force, on_result=report, cluster=cluster,
+                      resume=resume, **kw)
+    typer.echo(f"hybridcodec: {batch.summarize(results)}", err=True)
     failed = sum(not r.ok for r in results)
     if failed:
         typer.echo(f"hybridcodec: {failed} of {len(results)} files failed", err=True)

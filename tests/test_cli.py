@@ -187,7 +187,7 @@ def test_enhance_many_files_with_jobs_and_plain_messages(tmp_path):
     r = run("enhance", tmp_path / "p0.jpg", tmp_path / "p1.jpg", tmp_path / "nosuch.jpg",
             "-o", out, "--jobs", "2")
     assert r.returncode == 2
-    assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["hybridcodec-manifest.jsonl", "p0.png", "p1.png"]
     err = r.stderr.decode()
     line = next(line for line in err.splitlines() if "nosuch" in line)
     assert line.count("nosuch.jpg") == 1

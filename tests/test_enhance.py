@@ -112,7 +112,7 @@ def test_cli_batch_folder_and_bad_file(identity_model, tmp_path):
     env_cmd = [sys.executable, "-m", "hybridcodec", "enhance", str(src), "-o", str(out)]
     r = subprocess.run(env_cmd, capture_output=True, timeout=600)
     assert r.returncode == 2 and b"broken.jpg" in r.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["hybridcodec-manifest.jsonl", "p0.png", "p1.png"]
     r = subprocess.run([sys.executable, "-m", "hybridcodec", "enhance", "-", "-o", "-"],
                        input=(src / "p0.jpg").read_bytes(), capture_output=True, timeout=600)
     assert r.returncode == 0 and r.stdout[:4] == b"\x89PNG"
