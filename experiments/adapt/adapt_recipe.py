@@ -25,9 +25,10 @@ from hybridcodec.codec import decode, encode_ex
 from hybridcodec.imageio import read_image
 from hybridcodec.training.data import split_files
 
-#: recipes by name: today's default (bias, 40 steps on 4 crops of 64 px) and the candidates
+#: recipes by name: the former default (bias, 40 steps on 4 crops of 64 px, a fixed lambda),
+#: the candidates, and ``bias-100x8-b1``, the default since (AdaptConfig())
 RECIPES = {
-    "bias-40x4": AdaptConfig(),
+    "bias-40x4": AdaptConfig(steps=40, crops=4, crop=64, bits_per_step=0.0),
     "bias-100x8": AdaptConfig(subset="bias", steps=100, crops=8, crop=48),
     "last1-100x8": AdaptConfig(subset="last1", steps=100, crops=8, crop=48),
     "last2-100x8": AdaptConfig(subset="last2", steps=100, crops=8, crop=48),
@@ -103,6 +104,8 @@ def main() -> None:
                                bytes_with=d.with_update.bytes, psnr_with=d.with_update.psnr,
                                gain_db=round(d.with_update.psnr - d.without.psnr, 4),
                                update_bytes=(d.update or {}).get("bytes", ""),
+                               bytes_per_parameter=round((d.update or {}).get("bytes", 0)
+                                                         / _adapted(res.model, cfg.subset), 4),
                                slope_sse_per_bit=round(d.lambda_sse_per_bit or 0.0, 2))
                 row.update(gain_kept_db=round(row.get("gain_db", 0.0) if row["kept"] else 0.0, 4),
                            adapt_seconds=round(secs, 2), seconds_per_mp=round(secs / mp, 2))
@@ -136,6 +139,16 @@ def main() -> None:
     _plot(summary, a.out.replace(".csv", ".png"))
     for s in summary:
         print(s)
+
+
+def _adapted(model: str, subset: str) -> int:
+    """How many parameters of ``model``'s RecCNN the subset adapts."""
+    from hybridcodec.models import get_model
+    from hybridcodec.training.adaptation import select_parameters
+
+    rec = get_model(model).net.rec
+    params = list(rec.parameters())
+    return sum(params[i].numel() for i in select_parameters(rec, subset))
 
 
 def _decode_seconds(data: bytes, repeat: int = 3) -> float:
