@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 import typer
 
+from .cli_compare import compare
 from .cli_train import distill, train
 from .chatter import captured, summary
 from .cli_files import about, batch_only, cli_terms, run_batch, single as one_or_many, status
@@ -351,6 +352,7 @@ def bench(
 
 app.command()(train)  # the training commands live in cli_train.py
 app.command()(distill)
+app.command()(compare)  # cli_compare.py
 
 
 def _run_app() -> None:
@@ -375,9 +377,9 @@ def _run_app() -> None:
     except cx.ClickException as exc:
         typer.echo(f"hybridcodec: error: {one_line(exc.format_message())}", err=True)
         sys.exit(2)
-    except cx.Exit as exc:
+    except (typer.Exit, getattr(cx, "Exit", typer.Exit)) as exc:  # typer >= 0.26: typer's own
         sys.exit(exc.exit_code)
-    except cx.Abort:
+    except (typer.Abort, getattr(cx, "Abort", typer.Abort)):
         raise KeyboardInterrupt from None
     if isinstance(rc, int) and rc:
         sys.exit(rc)

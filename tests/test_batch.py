@@ -72,6 +72,7 @@ def test_cli_folder_round_trip_with_a_broken_file(photos, tmp_path):
     assert r.returncode == 2  # one file failed ...
     err = r.stderr.decode()
     assert "broken.png" in err and "1 of 4 files failed" in err
+    assert "internal error" not in err and "3 files: " not in err and "4 files: " in err
     assert sorted(p.name for p in out.iterdir()) == ["hybridcodec-manifest.jsonl", "p0.hyc", "p1.hyc",
                                                     "p2.hyc"]  # ... the rest, and the manifest
     assert err.count(" -> ") == 3

@@ -1,0 +1,47 @@
+"""The ``compare`` command (issue 26, item 7); ``cli.py`` registers it. It only parses and calls
+:mod:`hybridcodec.compare`; errors propagate as ``HybridCodecError`` (``cli.main``: one line,
+exit code 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .errors import DEFAULT_MAX_PIXELS, HybridCodecError
+
+__all__ = ["compare"]
+
+
+def compare(
+    image: str = typer.Argument(..., help="The image to code (PNG, JPEG, ...)."),
+    bpp: float = typer.Option(..., "--bpp", help="Bits per pixel every candidate must fit in."),
+    output: str = typer.Option(..., "--output", "-o",
+                               help="page.html (self-contained, a slider) or sheet.png."),
+    regions: int = typer.Option(3, min=1, max=12, help="Regions to show (where they differ most)."),
+    side: int = typer.Option(192, min=16, max=1024, help="Region side in pixels."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels",
+                                   help="Refuse images over this many pixels (0: no limit)."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
+) -> None:
+    """Show the hybrid and the classical peers (jpegli, mozjpeg if installed, OpenJPEG) at the
+    same file size, as crops of the regions where they differ most, with bytes and PSNR.
+    Examples: hybridcodec compare photo.png --bpp 0.5 -o page.html;
+    hybridcodec compare photo.png --bpp 0.25 -o sheet.png --regions 2"""
+    from . import compare as cmp
+    from .cli_files import status
+    from .imageio import atomic_write, read_image
+
+    kind = Path(output).suffix.lower()
+    if kind not in (".html", ".htm", ".png"):
+        raise HybridCodecError(f"compare writes .html or .png, not {output!r}")
+    if Path(output).resolve() == Path(image).resolve():
+        raise HybridCodecError(f"output {output} is the input; refusing to overwrite it")
+    img = read_image(image, max_pixels=max_pixels or None)
+    with status(False, image) as say:
+        result = cmp.compare(img, bpp=bpp, regions=regions, side=side, progress=say)
+    data = cmp.render_png(result) if kind == ".png" else \
+        cmp.render_html(result, title=f"{Path(image).name} at {bpp:g} bpp").encode()
+    atomic_write(output, data, force=force)
+    for c in result.candidates:
+        typer.echo(f"{c.name}: {c.bytes} bytes, {c.psnr:.2f} dB", err=True)
