@@ -15,7 +15,6 @@ The file functions keep a manifest beside the outputs (:mod:`hybridcodec.manifes
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -149,48 +148,53 @@ class FileResult:
 
 
 def plan_outputs(sources: Sequence[str], output: str, suffix: str) -> list[FileJob]:
-    """Output paths for several inputs written into the folder ``output`` (created if missing):
-    ``<output>/<input stem><suffix>``. Two inputs with the same stem are an error, raised before
-    anything is written, as is an output that would replace its own input."""
-    folder = Path(output)
+    """Output paths for several inputs written into the folder ``output`` (created if missing;
+    a path or an fsspec URL): ``<output>/<input stem><suffix>``. Two inputs with the same stem
+    are an error, raised before anything is written, as is an output that would replace its own
+    input."""
+    from . import storage
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        storage.make_folder(output)
     except OSError as exc:
         raise HybridCodecError(f"cannot create the output folder {output}: {exc.strerror}") from None
     jobs: list[FileJob] = []
     seen: dict[str, str] = {}
     for s in sources:
-        dest = folder / (Path(s).stem + suffix)
-        key = str(dest.resolve())
+        dest = storage.join(output, Path(storage.name_of(str(s))).stem + suffix)
+        key = dest if storage.is_url(dest) else str(Path(dest).resolve())
         if key in seen:
             raise HybridCodecError(f"{s} and {seen[key]} would both be written to {dest}")
-        if Path(s).resolve() == dest.resolve():
+        if (str(s) == dest) if storage.is_url(dest) else \
+                (not storage.is_url(str(s)) and Path(s).resolve() == Path(dest).resolve()):
             raise HybridCodecError(f"output {dest} is the input; refusing to overwrite it")
         seen[key] = s
-        jobs.append(FileJob(str(s), str(dest)))
+        jobs.append(FileJob(str(s), dest))
     return jobs
 
 
 def _record(kind: str, job: FileJob, t0: float, **facts: Any) -> dict:
     """The manifest line of a finished file (:mod:`hybridcodec.manifest`), made where it was
     coded: the input and output sizes and hashes, what was chosen, the seconds."""
-    from .manifest import file_sha256
+    from . import storage
 
-    src = Path(job.source)
-    return {"kind": kind, "input": job.source, "input_bytes": src.stat().st_size,
-            "input_sha256": file_sha256(src), "output": job.dest,
-            "bytes": Path(job.dest).stat().st_size, "output_sha256": file_sha256(job.dest),
+    return {"kind": kind, "input": job.source, "input_bytes": storage.size(job.source),
+            "input_sha256": storage.sha256(job.source), "output": job.dest,
+            "bytes": storage.size(job.dest), "output_sha256": storage.sha256(job.dest),
             **facts, "seconds": round(time.perf_counter() - t0, 3)}
 
 
 def _compress_file(job: FileJob, *, force: bool, options: EncodeOptions) -> tuple[str, dict]:
+    from . import storage
     from .codec import encode_ex
-    from .imageio import atomic_write, read_image_meta
+    from .imageio import read_image_meta
 
     t0 = time.perf_counter()
-    image, meta = read_image_meta(job.source, max_pixels=options.max_pixels)
+    image, meta = read_image_meta(storage.read_bytes(job.source) if storage.is_url(job.source)
+                                  else job.source, name=job.source,
+                                  max_pixels=options.max_pixels)
     res = encode_ex(image, options=options, metadata=meta)
-    atomic_write(job.dest, res.data, force=force or job.replace)
+    storage.write_bytes(job.dest, res.data, force=force or job.replace)
     line = (f"{job.source} -> {job.dest}: {len(res.data)} bytes, {res.bpp:.4f} bpp, "
             f"quality {res.quality:g}, {res.mode} mode ({time.perf_counter() - t0:.2f} s)")
     return line, _record("compress", job, t0, quality=res.quality, mode=res.mode,
@@ -201,12 +205,10 @@ def _compress_file(job: FileJob, *, force: bool, options: EncodeOptions) -> tupl
 def _decoded(job: FileJob, decode_fn: Callable[[bytes], Any]) -> tuple[Any, str]:
     """``decode_fn`` of the job's bytes, and its warnings as ``; warning: ...`` notes (the C
     decoders' stderr lines among them, captured in worker processes)."""
+    from . import storage
     from .chatter import summary
 
-    try:
-        data = Path(job.source).read_bytes()
-    except OSError as exc:
-        raise HybridCodecError(f"cannot read {job.source}: {exc.strerror}") from None
+    data = storage.read_bytes(job.source)
     with _worker_chatter() as said, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", HybridCodecWarning)
         out = decode_fn(data)
@@ -215,12 +217,13 @@ def _decoded(job: FileJob, decode_fn: Callable[[bytes], Any]) -> tuple[Any, str]
 
 
 def _decompress_file(job: FileJob, *, force: bool, options: dict) -> tuple[str, dict]:
+    from . import storage
     from .codec import decode
-    from .imageio import write_image
+    from .imageio import image_file_bytes
 
     t0 = time.perf_counter()
     image, notes = _decoded(job, lambda data: decode(data, **options))
-    write_image(job.dest, image, force=force or job.replace)
+    storage.write_bytes(job.dest, image_file_bytes(job.dest, image), force=force or job.replace)
     line = (f"{job.source} -> {job.dest}: {image.shape[1]}x{image.shape[0]} "
             f"({time.perf_counter() - t0:.2f} s){notes}")
     return line, _record("decompress", job, t0, pixels=int(image.shape[0] * image.shape[1]))
@@ -239,12 +242,15 @@ def _worker_chatter():
 
 
 def _enhance_file(job: FileJob, *, force: bool, options: dict) -> tuple[str, dict]:
+    from . import storage
     from .enhance import enhance_jpeg_ex
-    from .imageio import write_image
+    from .imageio import image_file_bytes
 
     t0 = time.perf_counter()
     res, notes = _decoded(job, lambda data: enhance_jpeg_ex(data, **options))
-    write_image(job.dest, res.image, force=force or job.replace, icc_profile=res.icc_profile)
+    storage.write_bytes(job.dest, image_file_bytes(job.dest, res.image,
+                                                   icc_profile=res.icc_profile),
+                        force=force or job.replace)
     line = (f"{job.source} -> {job.dest}: quality {res.quality:g}, model {res.model} "
             f"({time.perf_counter() - t0:.2f} s){notes}")
     return line, _record("enhance", job, t0, quality=res.quality, model=res.model,
@@ -257,13 +263,15 @@ def _run_files(kind: str, fn: Callable, jobs_: Sequence[FileJob], jobs: int | No
     """Every job through ``fn`` (locally or on a cluster), its manifest line appended in the
     output's folder as it finishes; with ``resume``, jobs the manifest shows done are skipped
     and this batch's own earlier outputs may be replaced."""
+    from . import storage
     from .manifest import Manifest, options_fingerprint
 
     fingerprint = options_fingerprint(kind, options)
-    manifests: dict[Path, Manifest] = {}
+    manifests: dict[str, Manifest] = {}
 
     def manifest(job: FileJob) -> Manifest:
-        folder = Path(job.dest).parent
+        folder = job.dest.rsplit("/", 1)[0] if storage.is_url(job.dest) else \
+            str(Path(job.dest).parent)
         if folder not in manifests:
             manifests[folder] = Manifest.open(folder, fingerprint)
         return manifests[folder]
@@ -280,31 +288,35 @@ def _run_files(kind: str, fn: Callable, jobs_: Sequence[FileJob], jobs: int | No
             continue
         if resume and m.entries.get(job.source, {}).get("output") == job.dest:
             job = replace(job, replace=True)  # this batch's own output, not a user's file
-        elif not force and os.path.isfile(job.dest):
+        elif not force and storage.is_file(job.dest):
             results[i] = r = FileResult(job, False, f"{job.dest} exists; use force=True to "
                                                     "overwrite")
             if on_result:
                 on_result(r)
             continue
-        elif not os.path.lexists(job.dest):
+        elif not storage.exists(job.dest):
             # checked here, before any worker runs: a task run again (its worker died after
             # writing) replaces what its first run wrote
             job = replace(job, replace=True)
         todo.append(i)
         results[i] = FileResult(job, False, "not run")
     run = [results[i].job for i in todo]  # type: ignore[union-attr]
-    for k, ok, value in map_jobs(fn, run, jobs=jobs, cluster=cluster, force=force,
-                                 options=options):
-        job = run[k]
-        if ok:
-            line, record = value
-        else:
-            line, record = value, {"kind": kind, "input": job.source, "output": job.dest,
-                                   "error": value}
-        manifest(job).append(record)
-        results[todo[k]] = r = FileResult(job, ok, line, record)
-        if on_result:
-            on_result(r)
+    try:
+        for k, ok, value in map_jobs(fn, run, jobs=jobs, cluster=cluster, force=force,
+                                     options=options):
+            job = run[k]
+            if ok:
+                line, record = value
+            else:
+                line, record = value, {"kind": kind, "input": job.source, "output": job.dest,
+                                       "error": value}
+            manifest(job).append(record)
+            results[todo[k]] = r = FileResult(job, ok, line, record)
+            if on_result:
+                on_result(r)
+    finally:
+        for m in manifests.values():
+            m.flush()  # a remote manifest is written in batches
     return [r for r in results if r is not None]  # every job answers (map_jobs)
 
 

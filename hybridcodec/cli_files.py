@@ -75,11 +75,15 @@ def expand_inputs(inputs: list[str], exts: tuple[str, ...] | None = None) -> lis
 
     from .imageio import IMAGE_EXTS
 
+    from . import storage
+
     exts = exts or IMAGE_EXTS
     out: list[str] = []
     for item in inputs:
         p = Path(item)
-        if item == "-" or p.is_file():
+        if storage.is_url(item):  # s3://bucket/photos/, gs://b/*.jpg, ...
+            out += storage.expand(item, exts)
+        elif item == "-" or p.is_file():
             out.append(item)
         elif p.is_dir():
             out += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in exts)
@@ -100,7 +104,11 @@ def single(inputs: list[str], output: str | None) -> tuple[str, str] | None:
             return inputs[0], inputs[1]
         raise HybridCodecError("give the output as a second argument (one input) or with -o "
                                "(a folder for several inputs)")
+    from .storage import is_url
+
     one = inputs[0]
+    if is_url(output) or any(is_url(i) for i in inputs):
+        return None  # remote files are batches: -o names the output folder
     if len(inputs) == 1 and not Path(one).is_dir() and not glob.has_magic(one) and \
             not Path(output).is_dir():
         return one, output

@@ -240,18 +240,25 @@ WRITTEN_EXTS = (".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp", ".jpg"
 WRITTEN_FORMATS = ("PNG", "BMP", "TIFF", "PPM", "WEBP", "JPEG")
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, *, force: bool = False,
-                icc_profile: bytes | None = None) -> None:
-    """Write an image file; the format follows the extension (PNG if there is none)."""
+def image_file_bytes(path: str | os.PathLike, image: np.ndarray, *,
+                     icc_profile: bytes | None = None) -> bytes:
+    """The bytes of an image file named ``path`` (a path or URL): the format follows the
+    extension (PNG if there is none)."""
     from PIL import Image
 
-    ext = Path(path).suffix.lower()
+    ext = Path(str(path)).suffix.lower()
     fmt = Image.registered_extensions().get(ext) if ext else "PNG"
     if fmt is None or fmt not in WRITTEN_FORMATS:
         raise HybridCodecError(f"cannot write an image with the extension {ext or '(none)'} "
                                f"({path}); decoded images are written as "
                                f"{', '.join(WRITTEN_EXTS)}")
-    atomic_write(path, encode_image_file(image, fmt, icc_profile=icc_profile), force=force)
+    return encode_image_file(image, fmt, icc_profile=icc_profile)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, *, force: bool = False,
+                icc_profile: bytes | None = None) -> None:
+    """Write an image file; the format follows the extension (PNG if there is none)."""
+    atomic_write(path, image_file_bytes(path, image, icc_profile=icc_profile), force=force)
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

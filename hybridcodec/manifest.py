@@ -13,26 +13,19 @@ any point leaves a readable manifest; a torn last line is ignored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-__all__ = ["MANIFEST_NAME", "Manifest", "file_sha256", "options_fingerprint", "BatchSummary"]
+from .errors import HybridCodecError
+
+__all__ = ["MANIFEST_NAME", "Manifest", "options_fingerprint", "BatchSummary"]
 
 MANIFEST_NAME = "hybridcodec-manifest.jsonl"
-_CHUNK = 1 << 20
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a file, read in 1 MB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+#: how often a remote manifest is rewritten while a batch runs (seconds)
+REMOTE_EVERY_S = 5.0
 
 
 def options_fingerprint(kind: str, options: Any) -> str:
@@ -82,51 +75,81 @@ class BatchSummary:
 
 @dataclass
 class Manifest:
-    """The manifest of an output folder: ``entries`` holds the latest line per input name."""
+    """The manifest of an output folder (a path or an fsspec URL): ``entries`` holds the latest
+    line per input name. A local manifest is appended to line by line; a remote one (object
+    stores cannot append) is rewritten whole at most every :data:`REMOTE_EVERY_S` seconds and
+    by :meth:`flush` at the end, so a killed batch re-codes at most those last files."""
 
-    folder: Path
+    folder: str
     fingerprint: str
     entries: dict[str, dict] = field(default_factory=dict)
+    _text: list[str] = field(default_factory=list)
+    _written: float = 0.0
+    _pending: bool = False
 
     @property
-    def path(self) -> Path:
-        return self.folder / MANIFEST_NAME
+    def path(self) -> str:
+        from . import storage
+
+        return storage.join(str(self.folder), MANIFEST_NAME)
 
     @classmethod
     def open(cls, folder: str | os.PathLike, fingerprint: str) -> Manifest:
         """Read the folder's manifest (if any)."""
-        m = cls(Path(folder), fingerprint)
-        if m.path.is_file():
-            with open(m.path, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    try:
-                        rec = json.loads(line)
-                    except ValueError:  # a line torn by a kill
-                        continue
-                    if isinstance(rec, dict) and isinstance(rec.get("input"), str):
-                        m.entries[rec["input"]] = rec
+        from . import storage
+
+        m = cls(str(folder), fingerprint)
+        if storage.is_file(m.path):
+            text = storage.read_bytes(m.path).decode("utf-8", errors="replace")
+            for line in text.splitlines():
+                try:
+                    rec = json.loads(line)
+                except ValueError:  # a line torn by a kill
+                    continue
+                if isinstance(rec, dict) and isinstance(rec.get("input"), str):
+                    m.entries[rec["input"]] = rec
+                    m._text.append(line)
         return m
 
     def done(self, source: str, dest: str) -> bool:
         """Whether ``dest`` is a complete output of ``source`` under these options."""
+        from . import storage
+
         rec = self.entries.get(source)
         if not rec or "error" in rec or rec.get("options") != self.fingerprint or \
                 rec.get("output") != dest:
             return False
         try:
-            src, out = os.stat(source), os.stat(dest)
-        except OSError:
+            if storage.size(source) != rec.get("input_bytes") or \
+                    storage.size(dest) != rec.get("bytes"):
+                return False
+            return storage.sha256(source) == rec.get("input_sha256") and \
+                storage.sha256(dest) == rec.get("output_sha256")
+        except (OSError, HybridCodecError):
             return False
-        if src.st_size != rec.get("input_bytes") or out.st_size != rec.get("bytes"):
-            return False
-        return file_sha256(source) == rec.get("input_sha256") and \
-            file_sha256(dest) == rec.get("output_sha256")
 
     def append(self, record: dict) -> None:
-        """Add one line (the options' fingerprint is added) and flush it to disk."""
+        """Add one line (the options' fingerprint is added): flushed to disk at once locally."""
+        from . import storage
+
         rec = {**record, "options": self.fingerprint}
         self.entries[rec["input"]] = rec
+        line = json.dumps(rec, sort_keys=True)
+        self._text.append(line)
+        if storage.is_url(self.path):
+            self._pending = True
+            if time.monotonic() - self._written >= REMOTE_EVERY_S:
+                self.flush()
+            return
         with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(rec, sort_keys=True) + "\n")
+            fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+
+    def flush(self) -> None:
+        """Write a remote manifest's pending lines (the whole object); nothing for a local one."""
+        from . import storage
+
+        if self._pending:
+            storage.write_bytes(self.path, ("\n".join(self._text) + "\n").encode(), force=True)
+            self._pending, self._written = False, time.monotonic()
