@@ -190,3 +190,23 @@ def test_cli_cluster_options_are_for_batches(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "not a scheduler address" in r.stderr
     assert "Traceback" not in r.stderr and not list((tmp_path / "o").glob("*.hyc"))
+
+
+def _session_cache():
+    from hybridcodec import runtime
+
+    info = runtime._session.cache_info()
+    return info.hits, info.misses
+
+
+def test_a_worker_loads_each_network_once(tmp_path):
+    """Item 2: workers are long-lived; each network session is made once per worker and
+    reused for every later file."""
+    from dask.distributed import Client, LocalCluster
+
+    images = [make_image(96, 96, seed=k) for k in range(6)]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as lc, Client(lc) as client:
+        hybridcodec.batch.encode_many(images, cluster=client, base="jpeg", quality=60)
+        (hits, misses), = client.run(_session_cache).values()
+    assert 1 <= misses <= 4 and hits >= len(images)
