@@ -25,17 +25,18 @@ from .errors import HybridCodecError
 __version__ = "0.3.0"
 
 __all__ = ["encode", "decode", "check", "info", "version", "enhance_jpeg", "enhance_to_pil",
-           "encode_many", "decode_many", "EncodeOptions", "AdaptConfig", "HybridCodecError",
+           "encode_many", "decode_many", "enhance_many", "EncodeOptions", "AdaptConfig", "HybridCodecError",
            "__version__"]
 
 _LAZY = {"encode": "codec", "decode": "codec", "check": "codec", "info": "codec",
          "version": "codec", "enhance_jpeg": "enhance", "enhance_to_pil": "enhance",
-         "encode_many": "batch", "decode_many": "batch", "EncodeOptions": "options",
+         "encode_many": "batch", "decode_many": "batch", "enhance_many": "batch",
+         "EncodeOptions": "options",
          "AdaptConfig": "adaptconfig"}
 
 if TYPE_CHECKING:
     from .adaptconfig import AdaptConfig
-    from .batch import decode_many, encode_many
+    from .batch import decode_many, encode_many, enhance_many
     from .codec import check, decode, encode, info, version
     from .enhance import enhance_jpeg, enhance_to_pil
     from .options import EncodeOptions

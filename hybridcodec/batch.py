@@ -29,7 +29,8 @@ from .tasks import call_item, default_jobs, one_thread
 if TYPE_CHECKING:
     from .options import EncodeOptions
 
-__all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "enhance_files", "FileJob",
+__all__ = ["default_jobs", "map_jobs", "encode_many", "decode_many", "enhance_many",
+           "enhance_files", "FileJob",
            "FileResult", "compress_files", "decompress_files", "summarize"]
 
 
@@ -123,6 +124,21 @@ def decode_many(files: Sequence[bytes], /, *, jobs: int | None = None, cluster: 
     :func:`encode_many`)."""
     return _collect(map_jobs(_decode, files, jobs=jobs, cluster=cluster, **options), len(files),
                     errors)
+
+
+def _enhance(data, **options):
+    from .enhance import enhance_jpeg
+
+    return enhance_jpeg(data, **options)
+
+
+def enhance_many(files: Sequence[bytes], /, *, jobs: int | None = None, cluster: Any = None,
+                 errors: str = "raise", **options: Any) -> list:
+    """:func:`hybridcodec.enhance_jpeg` of every JPEG file's bytes, on ``jobs`` processes
+    (default: every core) or a Dask ``cluster``; uint8 arrays in input order (``errors`` as in
+    :func:`encode_many`)."""
+    return _collect(map_jobs(_enhance, files, jobs=jobs, cluster=cluster, **options),
+                    len(files), errors)
 
 
 @dataclass(frozen=True)

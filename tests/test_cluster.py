@@ -210,3 +210,14 @@ def test_a_worker_loads_each_network_once(tmp_path):
         hybridcodec.batch.encode_many(images, cluster=client, base="jpeg", quality=60)
         (hits, misses), = client.run(_session_cache).values()
     assert 1 <= misses <= 4 and hits >= len(images)
+
+
+def test_enhance_many_on_a_cluster_equals_a_local_run():
+    from hybridcodec.basecodecs import get_base
+
+    jpegs = [get_base("jpeg", "turbo").encode(make_image(48, 40, seed=k), 30) for k in range(3)]
+    local = hybridcodec.enhance_many(jpegs, jobs=1)
+    remote = hybridcodec.enhance_many(jpegs, cluster="local:2")
+    assert all((a == b).all() for a, b in zip(local, remote)) and local[0].shape == (48, 40, 3)
+    bad = hybridcodec.enhance_many([b"not a jpeg", jpegs[0]], jobs=1, errors="return")
+    assert isinstance(bad[0], HybridCodecError) and bad[1].shape == (48, 40, 3)
