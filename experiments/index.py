@@ -33,7 +33,8 @@ TOPICS = {
         "lane", "lane_curves", "keep_training", "training_curves", "recipe", "bf16_check",
         "rate_proxy", "rate_aware", "module_ablation", "distributed_bench", "distill_report",
         "gpu_pack", "train_gpu", "waifu2x_check", "register_models"]),
-    "Encode-time adaptation": ("adapt", ["adaptation_sweep", "adapt_budget", "adapt_recipe", "encode_side"]),
+    "Encode-time adaptation": ("adapt", ["adaptation_sweep", "adapt_budget", "adapt_recipe", "encode_side",
+                                 "update_decode"]),
     "CI": ("ci", ["ci_stress"]),
     "This package": (".", ["common", "index"]),
 }

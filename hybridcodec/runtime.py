@@ -7,7 +7,8 @@ inside the graph), output ``y``. The manifest lists each file with its SHA-256, 
 before a file is used. A weight-update (Lam & Zare 2019) is applied to the exported weights at
 decode time: the graph keeps every torch parameter as an initializer of the same name, so the
 update's deltas (by parameter index, ``manifest["onnx"]["params"]``) are added to those
-initializers (with the ``onnx`` package) before the session is made.
+initializers' values (read from the file by ``onnxparams``) and handed to onnxruntime as
+replacements when the session is made.
 
 Threads: ``HYBRIDCODEC_THREADS`` (default: every core); ``batch`` workers set it to 1.
 """
@@ -43,18 +44,26 @@ def _read_checked(path: str, sha256: str) -> bytes:
     return data
 
 
-def _make_session(data: bytes, n_threads: int):
-    import onnxruntime as ort
-
+def _options(ort, n_threads: int):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = n_threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    return opts
+
+
+def _new_session(ort, data: bytes, opts):
     try:
         return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise HybridCodecError(f"onnxruntime cannot load the network: {exc}") from exc
+
+
+def _make_session(data: bytes, n_threads: int):
+    import onnxruntime as ort
+
+    return _new_session(ort, data, _options(ort, n_threads))
 
 
 @functools.lru_cache(maxsize=16)
@@ -67,27 +76,34 @@ def session(path: str, sha256: str):
     return _session(path, sha256, threads())
 
 
+@functools.lru_cache(maxsize=4)
+def _base_values(path: str, sha256: str) -> dict[str, np.ndarray]:
+    from .onnxparams import float_initializers
+
+    return float_initializers(_read_checked(path, sha256))
+
+
 def session_with_update(path: str, sha256: str, names: list[str],
                         deltas: dict[int, np.ndarray]):
     """A session of the network with ``deltas`` (by index into ``names``, the torch parameter
-    names in order) added to its initializers. Not cached: one per decoded file."""
-    import onnx
-    from onnx import numpy_helper
+    names in order) added to its initializers: their raw data are overwritten in a copy of the
+    file's bytes (``onnxparams.with_values``; no ``onnx`` import, the graph optimised as the
+    plain session's). Not cached: one per decoded file."""
+    from .onnxparams import with_values
 
-    proto = onnx.load_from_string(_read_checked(path, sha256))
-    inits = {t.name: t for t in proto.graph.initializer}
+    base = _base_values(path, sha256)
+    values = {}
     for index, delta in deltas.items():
-        if not 0 <= index < len(names) or names[index] not in inits:
+        if not 0 <= index < len(names) or names[index] not in base:
             raise HybridCodecError(f"weight-update names parameter {index}, which the exported "
                                    f"network does not have")
-        t = inits[names[index]]
-        base = numpy_helper.to_array(t)
+        b = base[names[index]]
         d = np.asarray(delta, dtype=np.float64)
-        if d.shape != base.shape:
+        if d.shape != b.shape:
             raise HybridCodecError(f"weight-update for {names[index]} has shape {d.shape}, "
-                                   f"the network {base.shape}")
-        t.CopyFrom(numpy_helper.from_array((base + d).astype(base.dtype), t.name))
-    return _make_session(proto.SerializeToString(), threads())
+                                   f"the network {b.shape}")
+        values[names[index]] = (b + d).astype(b.dtype)
+    return _make_session(with_values(_read_checked(path, sha256), values), threads())
 
 
 def run(sess, x: np.ndarray, quality: float) -> np.ndarray:

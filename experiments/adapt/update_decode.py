@@ -1,0 +1,78 @@
+"""Does a file with a weight-update decode within 1.2x the time of one without? (issue 25,
+item 3): cold ``hybridcodec decompress`` commands (a fresh process each, as a user runs them, the
+median of ``--repeat``) of the same photo coded at ``--bpp`` with and without ``--adapt``, on the
+held-out photos of the training split, both bases.
+
+    python -m experiments.adapt.update_decode ../shared/data/train ../shared/data/train-extra/bsd100 \\
+        ../shared/data/train-extra/sunhays80 --images 3
+    -> experiments/results/update_decode.csv
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from experiments.common import RESULTS, write_csv
+from hybridcodec.codec import encode_ex
+from hybridcodec.imageio import read_image
+from hybridcodec.training.data import split_files
+
+
+def _wall(args: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "hybridcodec", *args], check=True,
+                       capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folders", nargs="+")
+    p.add_argument("--val-images", type=int, default=8)
+    p.add_argument("--images", type=int, default=3)
+    p.add_argument("--bpp", type=float, default=0.4)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--out", default=str(RESULTS / "update_decode.csv"))
+    a = p.parse_args()
+    files = [f for f in split_files(os.pathsep.join(a.folders), a.val_images)[1]
+             if os.path.getsize(f) > 0]
+    rows = []
+    with tempfile.TemporaryDirectory() as td:
+        used = 0
+        for f in files:
+            im = read_image(f, rgb=True)
+            if im.shape[0] * im.shape[1] < 0.5e6:
+                continue
+            for base in ("jpeg", "jpeg2000"):
+                res = encode_ex(im, base=base, bpp=a.bpp, adapt=True)
+                if not res.decision.get("kept"):
+                    continue
+                plain = encode_ex(im, base=base, bpp=a.bpp)
+                t = {}
+                for name, data in (("without", plain.data), ("with", res.data)):
+                    src = Path(td) / f"{name}.hyc"
+                    src.write_bytes(data)
+                    t[name] = _wall(["decompress", str(src), str(Path(td) / f"{name}.png"),
+                                     "--force"], a.repeat)
+                rows.append({"image": os.path.basename(f), "base": base,
+                             "megapixels": round(im.shape[0] * im.shape[1] / 1e6, 2),
+                             "update_bytes": res.decision["update"]["bytes"],
+                             "seconds_without": round(t["without"], 3),
+                             "seconds_with": round(t["with"], 3),
+                             "ratio": round(t["with"] / t["without"], 3)})
+                print(rows[-1], flush=True)
+            used += 1
+            if used == a.images:
+                break
+    write_csv(a.out, rows)
+
+
+if __name__ == "__main__":
+    main()
