@@ -134,6 +134,10 @@ def compress(
         "jpegli", "--jpeg-encoder",
         help="JPEG encoder: jpegli, mozjpeg or turbo (libjpeg-turbo); every payload is a "
              "standard JPEG, decoded the same whichever wrote it."),
+    effort: Optional[int] = typer.Option(
+        None, "--effort", "-e", min=1, max=9,
+        help="Encode effort 1-9 (as cjxl -e): 1 the fast default, 2 exact rate control, 3-9 "
+             "add encode-time adaptation with more steps (not with --adapt)."),
     adapt: bool = typer.Option(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
     adapt_steps: Optional[int] = typer.Option(
@@ -151,7 +155,8 @@ def compress(
 ) -> None:
     """Compress images. Examples: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25;
     hybridcodec compress photo.png photo.jpg --bpp 0.5 (a standard JPEG any viewer opens);
-    hybridcodec compress photos/ -o compressed/ --base jpeg --quality 40 --jobs 2
+    hybridcodec compress photos/ -o compressed/ --base jpeg --quality 40 --jobs 2;
+    hybridcodec compress photo.png photo.hyc --bpp 0.4 --effort 9 (slower, adapts the decoder)
 
     With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000."""
     from . import codec
@@ -173,7 +178,7 @@ def compress(
         options = EncodeOptions(base=base, quality=quality, bpp=bpp, size=size, mode=mode,
                                 profile=profile, model=model, subsampling=subsampling, adapt=cfg,
                                 jpeg_encoder=jpeg_encoder, max_pixels=max_pixels or None,
-                                container=kind)
+                                container=kind, effort=effort)
         if one is None:
             suffix = {"hyc": ".hyc", "jpeg": ".jpg", "jp2": ".jp2", "j2k": ".j2k"}[kind]
             run_batch("compress", inputs, output, suffix, jobs, force, options, cluster, resume)

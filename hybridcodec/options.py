@@ -21,13 +21,31 @@ from .container import SUBSAMPLING_IDS
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError
 from .models import PROFILES
 
-__all__ = ["EncodeOptions", "MODES", "RATE_CONTROLS"]
+__all__ = ["EncodeOptions", "MODES", "RATE_CONTROLS", "EFFORTS", "effort_settings"]
 
 #: codec modes (``auto`` picks one of the other two per image)
 MODES = ("auto", "compact", "full")
 #: ``fast``: ComCNN run once or twice per target (``ratecontrol.fit_compact``); ``exact``: at
 #: every step of the search, several times slower (``experiments/speed/encode_speed.py``)
 RATE_CONTROLS = ("fast", "exact")
+
+
+#: the encode effort (``--effort``, as cjxl's ``-e``): 1 is the fast default; 2 runs ComCNN at
+#: every step of the rate search; 3-9 add encode-time adaptation with more steps and a larger
+#: budget per megapixel (``(steps, seconds per MP)``; effort 5 is AdaptConfig's default recipe).
+#: Each is a point of experiments/adapt/effort_curve.py (results/effort_curve_summary.csv).
+EFFORTS: dict[int, tuple[str, tuple[int, float] | None]] = {
+    1: ("fast", None), 2: ("exact", None), 3: ("exact", (40, 5.0)), 4: ("exact", (70, 7.5)),
+    5: ("exact", (100, 10.0)), 6: ("exact", (150, 15.0)), 7: ("exact", (200, 20.0)),
+    8: ("exact", (300, 30.0)), 9: ("exact", (400, 40.0))}
+
+
+def effort_settings(effort: int) -> tuple[str, AdaptConfig | None]:
+    """(rate control, adaptation or None) of an effort level."""
+    rate_control, adapt = EFFORTS[effort]
+    if adapt is None:
+        return rate_control, None
+    return rate_control, AdaptConfig(steps=adapt[0], seconds_per_mp=adapt[1])
 
 
 def _number(name: str, value: object, kind: type = float) -> float | int | None:
@@ -68,6 +86,8 @@ class EncodeOptions:
     ``jpeg_encoder``: ``jpegli`` (default), ``mozjpeg`` or ``turbo``. ``max_pixels`` (None: no
     limit) bounds the image. ``rate_control``: :data:`RATE_CONTROLS`. ``container``: ``hyc``, or
     a standard file any viewer opens: ``jpeg`` (base jpeg), ``jp2`` or ``j2k`` (base jpeg2000).
+    ``effort``: 1-9 (:data:`EFFORTS`), a preset of ``rate_control`` and ``adapt`` (give one or
+    the others, not both); None: those two as given.
     """
 
     base: str = "jpeg2000"
@@ -83,6 +103,7 @@ class EncodeOptions:
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     rate_control: str = "fast"
     container: str = "hyc"
+    effort: int | None = None
 
     def __post_init__(self) -> None:
         for key in ("base", "mode", "profile", "subsampling", "rate_control", "container"):
@@ -109,6 +130,18 @@ class EncodeOptions:
         set_(self, "size", _number("size", self.size, int))
         set_(self, "max_pixels", _number("max_pixels", self.max_pixels, int))
         set_(self, "adapt", _adapt_config(self.adapt))
+        effort = _number("effort", self.effort, int)
+        if effort is not None:
+            if effort not in EFFORTS:
+                raise HybridCodecError(f"effort must be 1-9, got {self.effort!r}")
+            rate_control, adapt = effort_settings(int(effort))
+            # the preset's own values pass (an EncodeOptions copied by dataclasses.replace)
+            if self.adapt not in (None, adapt) or self.rate_control not in ("fast", rate_control):
+                raise HybridCodecError("an effort sets the rate control and the adaptation: "
+                                       "give the effort or those, not both")
+            set_(self, "effort", int(effort))
+            set_(self, "rate_control", rate_control)
+            set_(self, "adapt", adapt)
         codec = self.codec  # checks base and jpeg_encoder (and that the encoder is installed)
         if self.subsampling not in SUBSAMPLING_IDS:
             raise HybridCodecError(f"subsampling must be 420 or 444, got {self.subsampling!r}")

@@ -119,3 +119,19 @@ def test_a_users_quality_is_checked_once_where_it_enters():
     assert codec.snap_quality(40.4) == 40 and codec.check_quality(40.4) == 40
     with pytest.raises(HybridCodecError, match="whole"):
         EncodeOptions(base="jpeg", quality=40.5, jpeg_encoder="turbo")
+
+
+def test_effort_is_a_preset_of_rate_control_and_adaptation():
+    from hybridcodec.options import EFFORTS
+
+    assert EncodeOptions().effort is None and EncodeOptions().adapt is None
+    assert EncodeOptions(effort=1).rate_control == "fast" and EncodeOptions(effort=1).adapt is None
+    assert EncodeOptions(effort=2).rate_control == "exact" and EncodeOptions(effort=2).adapt is None
+    steps = [EncodeOptions(effort=e).adapt.steps for e in range(3, 10)]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps) and set(EFFORTS) == set(range(1, 10))
+    assert EncodeOptions(effort=5).adapt == AdaptConfig()  # the default recipe
+    assert dataclasses.replace(EncodeOptions(effort=7), quality=40).adapt.steps == 200
+    for bad in ({"effort": 0}, {"effort": 10}, {"effort": 2.5}, {"effort": 4, "adapt": True},
+                {"effort": 1, "rate_control": "exact"}):
+        with pytest.raises(HybridCodecError, match="effort"):
+            EncodeOptions(**bad)
