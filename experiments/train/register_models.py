@@ -61,6 +61,34 @@ def chain_steps(models: dict, name: str) -> int:
     return total
 
 
+def run_file(init: str) -> Path | None:
+    """The model file of an unregistered run named by ``--init``: the path itself, or the
+    lane's committed copy (``runs/lane/<m>/<m>.pt`` -> ``experiments/lane/<m>/<m>.pt``)."""
+    if not str(init).endswith(".pt"):
+        return None
+    for cand in (ROOT / init, ROOT / "experiments" / "lane" / Path(init).parent.name /
+                 Path(init).name):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def chain_totals(models: dict, init: str) -> tuple[int, float]:
+    """(steps, seconds) everything before a run has trained: a registered model's cumulative
+    figures, or an unregistered run's own plus those of what it started from (issue 22: a lane
+    version fine-tuned from a lane version that was never registered)."""
+    if init in models:
+        e = models[init]
+        return chain_steps(models, init), float(e.get("train_seconds_cumulative")
+                                                or e.get("train_seconds") or 0)
+    f = run_file(init)
+    if f is None:
+        return 0, 0.0
+    meta = load_model(f).meta
+    steps, secs = chain_totals(models, meta.get("train_config", {}).get("init", ""))
+    return int(meta.get("steps") or 0) + steps, float(meta.get("train_seconds") or 0) + secs
+
+
 def command(cfg: dict, distilled: bool = False) -> str:
     parts = ["hybridcodec", "distill" if distilled else "train",
              *cfg["data"].split(os.pathsep)]
@@ -246,10 +274,10 @@ def main(argv: list[str]) -> None:
             **({"student": True} if student else {}),
             **({"fine_tuned_from": cfg["init"]} if cfg.get("init") else {}),
             **({"trained_as": meta["renamed_from"]} if meta.get("renamed_from") else {}),
-            "steps_cumulative": meta["steps"] + chain_steps(man["models"], cfg.get("init", "")),
+            "steps_cumulative": meta["steps"] + chain_totals(man["models"],
+                                                             cfg.get("init", ""))[0],
             "train_seconds_cumulative": meta.get("train_seconds_cumulative") or round(
-                meta["train_seconds"] + init.get("train_seconds_cumulative",
-                                                 init.get("train_seconds", 0)), 1),
+                meta["train_seconds"] + chain_totals(man["models"], cfg.get("init", ""))[1], 1),
             "trained_on": {"jpeg_encoders": cfg.get("jpeg_encoders", "turbo"),
                            "input_decoder": model.decoder} if model.base == "jpeg" else
                           {"encoder": "openjpeg"},
