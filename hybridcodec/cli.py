@@ -26,19 +26,15 @@ from typing import Any, Optional
 
 import typer
 
-from .cli_compare import compare
+from .cli_compare import compare, psnr
 from .cli_train import distill, train
 from .chatter import captured, summary
-from .cli_files import about, batch_only, cli_terms, run_batch, single as one_or_many, status
+from .cli_files import (CLUSTER_HELP, RESUME_HELP, about, batch_only, cli_terms, run_batch,
+                        single as one_or_many, status)
 from . import standard
 from .adaptconfig import MIN_SECONDS, AdaptConfig
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError, HybridCodecWarning, one_line
 
-CLUSTER_HELP = ("Run the batch on a Dask cluster: a scheduler address (tcp://host:8786), or "
-                "local / local:N for N worker processes on this machine (needs "
-                "'hybridcodec[cluster]').")
-RESUME_HELP = ("Skip outputs that the folder's manifest (hybridcodec-manifest.jsonl) shows "
-               "complete; re-code the rest.")
 MAX_PIXELS_HELP = ("Refuse images over this many pixels, checked from the headers before "
                    "decoding (0: no limit).")
 
@@ -312,29 +308,6 @@ def info(input: str = typer.Argument(..., help=".hyc file or - for stdin."),
 
 
 @app.command()
-def psnr(
-    reference: str = typer.Argument(..., help="Original image."),
-    test: str = typer.Argument(..., help="Decoded image."),
-    bits: Optional[str] = typer.Option(None, help="Compressed file whose size gives the bpp."),
-) -> None:
-    """Print the RGB PSNR (dB) of TEST against REFERENCE, and the bpp of --bits.
-    Example: hybridcodec psnr photo.png out.png --bits photo.hyc"""
-    from .imageio import read_image
-    from .metrics import psnr as psnr_db
-
-    try:
-        a, b = read_image(reference), read_image(test)
-        if a.shape != b.shape:
-            raise HybridCodecError(f"image sizes differ: {a.shape} vs {b.shape}")
-        line = f"PSNR {psnr_db(a, b):.3f} dB"
-        if bits is not None:
-            line = f"{8 * len(_read_input(bits)) / (a.shape[0] * a.shape[1]):.4f} bpp, " + line
-    except HybridCodecError as exc:
-        _fail(str(exc))
-    typer.echo(line)
-
-
-@app.command()
 def bench(
     folder: str = typer.Argument(..., help="Folder of test images (e.g. ../shared/data/kodak)."),
     out: str = typer.Option("experiments/results", help="Folder for the CSV and PNG plot."),
@@ -358,6 +331,7 @@ def bench(
 app.command()(train)  # the training commands live in cli_train.py
 app.command()(distill)
 app.command()(compare)  # cli_compare.py
+app.command()(psnr)
 
 
 def _run_app() -> None:

@@ -1,16 +1,17 @@
-"""The ``compare`` command (issue 26, item 7); ``cli.py`` registers it. It only parses and calls
-:mod:`hybridcodec.compare`; errors propagate as ``HybridCodecError`` (``cli.main``: one line,
-exit code 2)."""
+"""The commands that judge a codec's output: ``compare`` (issue 26, item 7) and ``psnr``;
+``cli.py`` registers them. They only parse and call the library; errors propagate as
+``HybridCodecError`` (``cli.main``: one line, exit code 2)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from .errors import DEFAULT_MAX_PIXELS, HybridCodecError
 
-__all__ = ["compare"]
+__all__ = ["compare", "psnr"]
 
 
 def compare(
@@ -45,3 +46,26 @@ def compare(
     atomic_write(output, data, force=force)
     for c in result.candidates:
         typer.echo(f"{c.name}: {c.bytes} bytes, {c.psnr:.2f} dB", err=True)
+
+
+def psnr(
+    reference: str = typer.Argument(..., help="Original image."),
+    test: str = typer.Argument(..., help="Decoded image."),
+    bits: Optional[str] = typer.Option(None, help="Compressed file whose size gives the bpp."),
+) -> None:
+    """Print the RGB PSNR (dB) of TEST against REFERENCE, and the bpp of --bits.
+    Example: hybridcodec psnr photo.png out.png --bits photo.hyc"""
+    from . import storage
+    from .imageio import read_image
+    from .metrics import psnr as psnr_db
+
+    a, b = read_image(reference), read_image(test)
+    if a.shape != b.shape:
+        raise HybridCodecError(f"image sizes differ: {a.shape} vs {b.shape}")
+    line = f"PSNR {psnr_db(a, b):.3f} dB"
+    if bits is not None:
+        import sys
+
+        data = sys.stdin.buffer.read() if bits == "-" else storage.read_bytes(bits)
+        line = f"{8 * len(data) / (a.shape[0] * a.shape[1]):.4f} bpp, " + line
+    typer.echo(line)

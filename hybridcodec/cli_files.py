@@ -12,7 +12,14 @@ import typer
 
 from .errors import HybridCodecError
 
-__all__ = ["expand_inputs", "single", "run_batch", "about", "status", "batch_only"]
+__all__ = ["expand_inputs", "single", "run_batch", "about", "status", "batch_only",
+           "CLUSTER_HELP", "RESUME_HELP"]
+
+CLUSTER_HELP = ("Run the batch on a Dask cluster: a scheduler address (tcp://host:8786), or "
+                "local / local:N for N worker processes on this machine (needs "
+                "'hybridcodec[cluster]').")
+RESUME_HELP = ("Skip outputs that the folder's manifest (hybridcodec-manifest.jsonl) shows "
+               "complete; re-code the rest.")
 
 
 class status:
