@@ -68,6 +68,24 @@ def write_csv(path: str | Path, rows: list[dict]) -> None:
     record(p)
 
 
+def heldout_parser(doc: str, images: int) -> argparse.ArgumentParser:
+    """The arguments of a script over the held-out validation photos of the training split:
+    ``folders`` (the training folders), ``--val-images`` (how many the split holds out, as the
+    trainer's default 8), ``--images`` (how many of them to use)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("folders", nargs="+", help="the training folders (their held-out photos)")
+    p.add_argument("--val-images", type=int, default=8)
+    p.add_argument("--images", type=int, default=images)
+    return p
+
+
+def heldout_files(a: argparse.Namespace) -> list[str]:
+    """The held-out photos of ``a.folders`` (``training.data.split_files``; never trained on)."""
+    from hybridcodec.training.data import split_files
+
+    return split_files(os.pathsep.join(a.folders), a.val_images)[1]
+
+
 def spread(files: list, n: int) -> list:
     """``n`` of ``files`` spread evenly over the list (every k-th): a subset for a timing run."""
     return files[:: max(1, len(files) // n)][:n] if n else files

@@ -7,24 +7,19 @@ effort 1 (pchip over the targets, per photo, then the mean) and encode seconds p
         ../shared/data/train-extra/sunhays80
     -> experiments/results/effort_curve.csv, effort_curve_summary.csv
 """
-import argparse
 import os
 import time
 
 import numpy as np
 
-from experiments.common import RESULTS, write_csv
+from experiments.common import RESULTS, heldout_files, heldout_parser, write_csv
 from hybridcodec.codec import decode, encode_ex
 from hybridcodec.imageio import read_image
 from hybridcodec.metrics import bd_rate, psnr
-from hybridcodec.training.data import split_files
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folders", nargs="+")
-    p.add_argument("--val-images", type=int, default=8)
-    p.add_argument("--images", type=int, default=3)
+    p = heldout_parser(__doc__, images=3)
     p.add_argument("--crop", type=int, default=512)
     p.add_argument("--efforts", type=int, nargs="+", default=[1, 2, 5, 9])
     p.add_argument("--bpp", type=float, nargs="+", default=[0.25, 0.4, 0.6, 0.9])
@@ -33,7 +28,7 @@ def main() -> None:
     a = p.parse_args()
     rows = []
     used = 0
-    for f in split_files(os.pathsep.join(a.folders), a.val_images)[1]:
+    for f in heldout_files(a):
         im = read_image(f, rgb=True)
         if min(im.shape[:2]) < a.crop:
             continue

@@ -12,19 +12,17 @@ curve against the plain one, and the seconds the refinement takes.
         ../shared/data/train-extra/sunhays80
     -> experiments/results/encode_side.csv, encode_side_summary.csv
 """
-import argparse
 import os
 import time
 
 import numpy as np
 import torch
 
-from experiments.common import RESULTS, write_csv
+from experiments.common import RESULTS, heldout_files, heldout_parser, write_csv
 from hybridcodec.basecodecs import get_base
 from hybridcodec.imageio import read_image
 from hybridcodec.metrics import bd_rate, psnr
 from hybridcodec.models import default_model_name, get_model
-from hybridcodec.training.data import split_files
 from hybridcodec.training.rateproxy import rate_proxy
 
 QUALITIES = (30, 50, 70, 85)
@@ -73,10 +71,7 @@ def refine(base, rec, decoder: str, x: np.ndarray, q: float, k: float, slope: fl
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folders", nargs="+")
-    p.add_argument("--val-images", type=int, default=8)
-    p.add_argument("--images", type=int, default=4)
+    p = heldout_parser(__doc__, images=4)
     p.add_argument("--crop", type=int, default=384)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--lr", type=float, default=3e-4)  # 2e-3 adds noise: +27% rate at QF 70
@@ -89,7 +84,7 @@ def main() -> None:
     rec, decoder = model.net.rec.eval(), model.decoder
     for prm in rec.parameters():
         prm.requires_grad_(False)
-    files = split_files(os.pathsep.join(a.folders), a.val_images)[1]
+    files = heldout_files(a)
     rows = []
     used = 0
     for f in files:

@@ -7,7 +7,6 @@ held-out photos of the training split, both bases.
         ../shared/data/train-extra/sunhays80 --images 3
     -> experiments/results/update_decode.csv
 """
-import argparse
 import os
 import statistics
 import subprocess
@@ -16,10 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments.common import RESULTS, write_csv
+from experiments.common import RESULTS, heldout_files, heldout_parser, write_csv
 from hybridcodec.codec import encode_ex
 from hybridcodec.imageio import read_image
-from hybridcodec.training.data import split_files
 
 
 def _wall(args: list[str], repeat: int) -> float:
@@ -33,15 +31,12 @@ def _wall(args: list[str], repeat: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folders", nargs="+")
-    p.add_argument("--val-images", type=int, default=8)
-    p.add_argument("--images", type=int, default=3)
+    p = heldout_parser(__doc__, images=3)
     p.add_argument("--bpp", type=float, default=0.4)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--out", default=str(RESULTS / "update_decode.csv"))
     a = p.parse_args()
-    files = [f for f in split_files(os.pathsep.join(a.folders), a.val_images)[1]
+    files = [f for f in heldout_files(a)
              if os.path.getsize(f) > 0]
     rows = []
     with tempfile.TemporaryDirectory() as td:
