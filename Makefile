@@ -49,9 +49,9 @@ test: $(STAMP) ## Lint (ruff), type-check (mypy) and run the test suite (no GPU,
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP) ## RD table, BD-rates and plot on $(DATA)/kodak -> experiments/results/
-	$(BIN)/hybridcodec bench $(DATA)/kodak --out experiments/results
-	$(BIN)/python -m experiments.common record "hybridcodec bench $(DATA)/kodak --out experiments/results" \
-	  $(foreach x,.csv .md .png _summary.csv _enhance.csv,experiments/results/bench_kodak$(x))
+	$(BIN)/hybridcodec bench $(DATA)/kodak --out experiments/results --efforts 1,5,9
+	$(BIN)/python -m experiments.common record "hybridcodec bench $(DATA)/kodak --out experiments/results --efforts 1,5,9" \
+	  $(foreach x,.csv .md .png _summary.csv _enhance.csv _effort.csv _effort.md,experiments/results/bench_kodak$(x))
 
 speed: $(STAMP) ## Issue 14 timings on $(DATA)/kodak: engines, encode stages, fast vs exact encode, cold CLI
 	$(BIN)/python -m experiments.speed.runtime_speed $(DATA)/kodak

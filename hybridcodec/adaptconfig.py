@@ -29,12 +29,12 @@ class AdaptConfig:
     is as sparse as its bits are dear at that rate and image size (Lam & Zare 2019 weigh it by a
     fixed lambda)."""
 
-    # the recipe measured at equal size on held-out photos of 0.8-2.2 MP at 0.4 bpp
-    # (experiments/adapt/adapt_recipe.py, results/adapt_recipe_summary.csv: kept on 7/7 photos
-    # for each base, +0.074 dB JPEG / +0.037 dB JPEG 2000 on 0.8-1.1 MP against +0.044 / +0.014
-    # for the former 40 steps on 4 crops of 128 px with a fixed lambda; last2 costs more than it
-    # gains at this rate)
-    subset: str = "bias"
+    # the recipe measured at equal size on held-out photos of 0.8-2.2 MP at 0.4 bpp with the
+    # DeepCABAC-style coder (experiments/adapt/adapt_recipe.py, results/adapt_recipe_v3_summary
+    # .csv): the last two layers, kept on 7/7 photos for each base, +0.104 dB JPEG / +0.037 dB
+    # JPEG 2000 on 0.8-1.1 MP against +0.083 / +0.039 for the biases (the former default) and
+    # +0.118 / +0.028 for last2 with bits at 0.3 per step (which loses on 2.2 MP mosaics)
+    subset: str = "last2"
     steps: int = 100
     seconds: float | None = None  # the whole stage; None: seconds_per_mp, >= MIN_SECONDS
     seconds_per_mp: float = 10.0

@@ -166,9 +166,13 @@ def _fmt(v: float, spec: str = "+.1f") -> str:
 
 def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: int = 0,
                   quick: bool = False, progress: Callable[[str], None] | None = None,
-                  container: str = "hyc") -> str:
+                  container: str = "hyc", efforts: Sequence[int] = (), effort_images: int = 6,
+                  effort_bpp: Sequence[float] | None = None, rd: bool = True) -> str:
     """Run the benchmark on the images in ``folder``; returns the report (Markdown). The auto
     and full series and the enhancement table need the shipped full-resolution models.
+    ``efforts``: add the effort section (``bencheffort``) on the first ``effort_images``
+    images at the bpp targets ``effort_bpp`` (default ``bencheffort.EFFORT_BPP``), written to
+    ``bench_<folder>_effort.{csv,md}``; ``rd=False``: that section only.
     ``container``: ``hyc`` (default) or ``standard``: the hybrid series are written as standard
     files (``.jpg`` for JPEG, ``.j2k`` for JPEG 2000; their bpp counts the whole file)."""
     if container not in ("hyc", "standard"):
@@ -179,6 +183,24 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
 
     say = progress or (lambda s: None)
     files = list_images(folder)[: limit or None]
+    out = Path(out_dir)
+    stem = f"bench_{Path(folder).resolve().name}"
+    effort_md: list[str] = []
+    if efforts:
+        from .bencheffort import EFFORT_BPP, effort_lines, effort_table, write_effort
+
+        bpps = tuple(effort_bpp or EFFORT_BPP)
+        rows = effort_table(files[:effort_images], efforts, bpps=bpps, progress=say)
+        out.mkdir(parents=True, exist_ok=True)
+        write_effort(rows, out / f"{stem}_effort.csv")
+        effort_md = effort_lines(rows, bpps)
+        (out / f"{stem}_effort.md").write_text(
+            f"# Encode effort on {Path(folder).name} ({min(effort_images, len(files))} images)\n"
+            + "\n".join(effort_md) + "\n")
+    if not rd:
+        if not efforts:
+            raise HybridCodecError("nothing to measure: no RD series and no efforts")
+        return "\n".join(effort_md) + "\n"
     sweeps = QUICK if quick else SWEEPS
     series: list[tuple[Series, str | None]] = []
     models: dict[str, str] = {}
@@ -221,9 +243,7 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
     enhance = enhancement_table(files, say) if "jpeg-full" in models else []
     say(f"done in {time.perf_counter() - t_start:.0f} s")
 
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"bench_{Path(folder).resolve().name}"
     with open(out / f"{stem}.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["codec", "model", "quality", "bpp", "psnr", "enc_s", "dec_s", "images"])
@@ -321,7 +341,7 @@ def run_benchmark(folder: str, *, out_dir: str = "experiments/results", limit: i
         dec = srs.mean_seconds()[1] if srs else math.nan
         lines.append(f"| {name} | {b} {kind or 'compact'} | {params} | {macs['comcnn']:.0f} | "
                      f"{macs['reccnn']:.0f} | {_fmt(dec, '.3f')} |")
-    report = "\n".join(lines) + "\n"
+    report = "\n".join(lines + effort_md) + "\n"
     with open(out / f"{stem}_summary.csv", "w", newline="") as fh:
         if summary:
             sw = csv.DictWriter(fh, fieldnames=list(summary[0]))

@@ -315,14 +315,24 @@ def bench(
     quick: bool = typer.Option(False, help="Fewer quality points (for a smoke run)."),
     container: str = typer.Option(
         "hyc", "--container", help="hyc, or standard: hybrid series as .jpg / .j2k files."),
+    efforts: str = typer.Option(
+        "", "--efforts", help="Add the encode-effort section for these efforts, e.g. 1,5,9."),
+    effort_images: int = typer.Option(6, "--effort-images", min=1,
+                                      help="Images of the effort section (the first N)."),
+    rd: bool = typer.Option(True, "--rd/--no-rd", help="The RD series (--no-rd: efforts only)."),
 ) -> None:
     """RD benchmark of the hybrids against plain JPEG / JPEG 2000, measured in one run.
-    Example: hybridcodec bench ../shared/data/kodak"""
+    Example: hybridcodec bench ../shared/data/kodak --efforts 1,5,9"""
     from .benchmark import run_benchmark
 
     try:
+        levels = tuple(int(e) for e in efforts.split(",") if e.strip())
+    except ValueError:
+        _fail(f"--efforts must be integers separated by commas, got {efforts!r}")
+    try:
         report = run_benchmark(folder, out_dir=out, limit=limit, quick=quick,
-                               progress=lambda s: typer.echo(s, err=True), container=container)
+                               progress=lambda s: typer.echo(s, err=True), container=container,
+                               efforts=levels, effort_images=effort_images, rd=rd)
     except HybridCodecError as exc:
         _fail(str(exc))
     typer.echo(report)

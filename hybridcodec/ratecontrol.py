@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 from .decisions import AdaptDecision, Figures
 from .errors import HybridCodecError
 from .metrics import psnr, psnr_from_sse, sse
-from .weightcoding import decode_update, encode_update
+from .weightcoding import decode_update
 
 if TYPE_CHECKING:
     from .adaptconfig import AdaptConfig
     from .encoder import Encoder
 
 __all__ = ["target_bytes", "search_quality", "fit_compact", "naive_proxy", "guess_quality",
-           "adapt_and_decide", "search_with_slope"]
+           "adapt_and_decide", "search_with_slope", "codec_slope"]
 
 
 def target_bytes(pixels: int, bpp: float | None, size: int | None) -> int | None:
@@ -206,6 +206,7 @@ def fit_compact(enc: Encoder, target: int, *, guess: float | None = None,
 FINETUNE_UNTIL = 0.75
 FIRST_FINETUNE_UNTIL = 0.35
 _NO_TIME = "no time left in the adaptation budget (raise seconds)"
+_NO_GAIN = "no quantised update pays its bits (D + lambda*R on the image's crops)"
 
 
 def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, until: float,
@@ -214,22 +215,35 @@ def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, until: float,
     """Fine-tune at quality ``q`` until the monotonic time ``until``, the update's bits priced
     at ``slope`` (squared error per bit); returns (chunk payload, decoded deltas, stats;
     ``stats["out_of_time"]`` when no time was left to fine-tune)."""
-    from .training.adaptation import adapt, parameter_shapes, to_tensor
+    from . import nnccoding
+    from .training.adaptation import adapt, choose_steps, parameter_shapes, to_tensor
 
     rec = enc.model.net.rec
     compact = to_tensor(enc.decoded_compact(q))
     seconds = until - time.monotonic()  # after loading torch and the network
     if seconds <= 0:
         return None, None, {"out_of_time": True}
-    deltas = adapt(rec, compact, enc.x, enc.condition(q), replace(cfg, seconds=seconds), say,
-                   slope=slope)
-    payload, stats = encode_update(deltas, cfg.step)
-    if stats.tensors == 0:
-        return None, None, vars(stats)
-    return payload, decode_update(payload, parameter_shapes(rec)), vars(stats)
+    sensitivity: dict[int, float] = {}
+    cond = enc.condition(q)
+    deltas = adapt(rec, compact, enc.x, cond, replace(cfg, seconds=CHOOSE_SHARE * seconds), say,
+                   slope=slope, sensitivity=sensitivity)
+    values, codes = choose_steps(rec, compact, enc.x, cond, deltas, sensitivity, cfg, slope,
+                                 until=until)
+    if not values:
+        return None, None, {"tensors": 0, "reason": _NO_GAIN}
+    shapes = parameter_shapes(rec)
+    payload = nnccoding.encode(values, codes, len(shapes))
+    stats = {"tensors": len(values), "parameters": int(sum(v.size for v in values.values())),
+             "nonzeros": int(sum((v != 0).sum() for v in values.values())),
+             "bytes": len(payload), "steps": {i: nnccoding.code_step(c) for i, c in codes.items()}}
+    return payload, decode_update(payload, shapes), stats
 
 
-def _slope(enc: Encoder, q: float, d0: float, bytes0: int) -> float:
+#: the share of a fine-tuning's time that trains; the rest chooses the quantisation steps
+CHOOSE_SHARE = 0.85
+
+
+def codec_slope(enc: Encoder, q: float, d0: float, bytes0: int) -> float:
     """The base codec's local -dD/dR (squared error per bit) next to quality ``q``."""
     base = enc.base
     delta = 5.0 if base.integer_quality else 1.0
@@ -255,17 +269,17 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
     f0 = enc.file_at(q)
     d0 = enc.sse(q)
     without = Figures(q, len(f0), round(enc.psnr(q), 4))
-    lam = _slope(enc, q, d0, len(f0))  # what a bit of the update costs at this rate
+    lam = codec_slope(enc, q, d0, len(f0))  # what a bit of the update costs at this rate
 
     def none_because(stats: dict) -> str:
-        return _NO_TIME if stats.get("out_of_time") else "update quantised to zero"
+        return _NO_TIME if stats.get("out_of_time") else stats.get("reason", _NO_GAIN)
 
     if target is None:
         rule = "D + lambda*R"
         payload, deltas, stats = _adapted_update(enc, q, cfg, start + FINETUNE_UNTIL * budget,
                                                  say, lam)
         if payload is None:
-            return f0, q, AdaptDecision(False, None, without, reason=none_because(stats))
+            return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
         f1 = enc.file_at(q, payload)
         d1 = sse(enc.image, enc.reconstruct(q, deltas))
         j0, j1 = d0 + lam * 8 * len(f0), d1 + lam * 8 * len(f1)
@@ -287,8 +301,9 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
                                                  start + FINETUNE_UNTIL * budget, say, lam)
         if payload is None:
             return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
-        if len(enc.file_at(q1, payload)) > target:  # the re-trained update grew: step down
-            q1 = search_quality(enc, target, payload)
+        # the re-trained update differs in size: the highest quality that fits with it (a
+        # smaller update leaves room that the base codec takes back)
+        q1 = search_quality(enc, target, payload, guess=q1)
     except HybridCodecError:
         return f0, q, AdaptDecision(False, rule, without,
                                     reason="no lower quality leaves room for the update")

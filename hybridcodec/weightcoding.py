@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import nnccoding
 from .errors import HybridCodecError
 
 __all__ = ["encode_update", "decode_update", "quantize", "UpdateStats", "BLOCK", "MAX_K"]
@@ -207,6 +208,8 @@ def decode_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[in
 
     Every field is checked against ``shapes`` and the bytes present before it is used."""
     try:
+        if bytes(payload[:1]) == bytes([nnccoding.VERSION]):
+            return nnccoding.decode(bytes(payload), shapes)
         return _decode_update(bytes(payload), shapes)
     except HybridCodecError:
         raise
@@ -270,6 +273,8 @@ def _decode_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[i
 
 def describe_update(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict:
     """Bytes, tensors, channels sent and coders of an update chunk, from its headers alone."""
+    if bytes(payload[:1]) == bytes([nnccoding.VERSION]):
+        return nnccoding.describe(payload, shapes)
     step, tensors, pos = _headers(bytes(payload), shapes)
     coders = ["checkerboard" if f & FLAG_CHECKERBOARD else "context-free" for _, f, _, _ in tensors]
     return {"bytes": len(payload), "step": step, "tensors": len(tensors),

@@ -20,9 +20,11 @@ def make_image(h: int, w: int, channels: int = 3, seed: int = 0) -> np.ndarray:
 
 
 def file_with_update(model, img: np.ndarray, q: float = 20, *, subset: str = "tail",
-                     sigma: float = 0.01):
-    """A JPEG .hyc file of ``img`` carrying a random weight-update of ``subset`` (N(0, sigma));
+                     sigma: float = 0.01, version: int = 3):
+    """A JPEG .hyc file of ``img`` carrying a random weight-update of ``subset`` (N(0, sigma))
+    in weight-update format ``version`` (3: what the encoder writes; 2: the former coder);
     returns (encoder, file bytes, update payload)."""
+    from hybridcodec import nnccoding
     from hybridcodec.training.adaptation import select_parameters
     from hybridcodec.basecodecs import get_base
     from hybridcodec.encoder import Encoder
@@ -34,7 +36,13 @@ def file_with_update(model, img: np.ndarray, q: float = 20, *, subset: str = "ta
     chosen = select_parameters(rec, subset)
     deltas = {i: rng.normal(0, sigma, tuple(p.shape)) for i, (_, p) in
               enumerate(rec.named_parameters()) if i in chosen}
-    payload, _ = encode_update(deltas, 0.002)
+    if version == 3:
+        code = nnccoding.step_code(0.002)
+        values = {i: nnccoding.quantize(d, nnccoding.code_step(code)) for i, d in deltas.items()}
+        payload = nnccoding.encode(values, {i: code for i in values},
+                                   len(list(rec.parameters())))
+    else:
+        payload, _ = encode_update(deltas, 0.002)
     return enc, enc.file_at(q, payload), payload
 
 

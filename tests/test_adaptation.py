@@ -50,14 +50,20 @@ def test_adaptation_lowers_the_error_on_the_image(tiny_model):
     assert ((after - img) ** 2).mean() < ((before - img) ** 2).mean()
 
 
-def test_decoder_applies_the_update(tiny_model):
+@pytest.mark.parametrize("version", [2, 3])
+def test_decoder_applies_the_update(tiny_model, version):
     img = make_image(30, 40)
-    enc, data, _ = file_with_update(tiny_model, img)
+    enc, data, payload = file_with_update(tiny_model, img, version=version)
+    assert payload[0] == version
     out = hybridcodec.decode(data)
     assert out.shape == img.shape
     assert not np.array_equal(out, enc.reconstruct(20))  # the update changed the image
     info = hybridcodec.info(data)
-    assert info["update"]["tensors"] == 2 and info["update"]["channels_sent"] >= 1
+    assert info["update"]["tensors"] == 2
+    if version == 3:
+        n_tail = sum(p.numel() for n, p in tiny_model.net.rec.named_parameters()
+                     if n.startswith("tail."))
+        assert info["update"]["parameters"] == n_tail
 
 
 def _fix_crc(data: bytes, payload_start: int, length: int) -> bytes:
@@ -67,9 +73,10 @@ def _fix_crc(data: bytes, payload_start: int, length: int) -> bytes:
     return data[:end] + crc.to_bytes(4, "big") + data[end + 4 :]
 
 
-def test_corrupt_update_chunk_gives_our_error(tiny_model):
+@pytest.mark.parametrize("version", [2, 3])
+def test_corrupt_update_chunk_gives_our_error(tiny_model, version):
     img = make_image(30, 40)
-    _, data, payload = file_with_update(tiny_model, img)
+    _, data, payload = file_with_update(tiny_model, img, version=version)
     start = data.index(b"UPDT") + 8
     for pos in range(len(payload)):
         for value in (0x00, 0x7F, 0xFF):
@@ -182,3 +189,27 @@ def test_dear_bits_make_a_sparser_update(tiny_model):
         deltas = adapt(tiny_model.net.rec, compact, enc.x, 20, cfg, slope=slope)
         size[slope] = sum(float(np.abs(d).sum()) for d in deltas.values())
     assert size[1e6] < 0.5 * size[0.0]
+
+
+def test_steps_are_chosen_by_rate_and_distortion(tiny_model):
+    """``choose_steps`` measures candidates of per-tensor steps: with free bits it sends an
+    update that lowers the error on the image; with dear bits, none."""
+    from hybridcodec import nnccoding
+    from hybridcodec.training.adaptation import choose_steps
+
+    img = make_image(48, 48)
+    enc = Encoder(img, get_base("jpeg"), tiny_model, "420")
+    compact = to_tensor(enc.decoded_compact(20))
+    cfg = AdaptConfig(subset="last2", steps=20, seconds=3600, crop=24, crops=1, lr=5e-3)
+    sens: dict = {}
+    rec = tiny_model.net.rec
+    deltas = adapt(rec, compact, enc.x, 20, cfg, sensitivity=sens)
+    assert sorted(sens) == sorted(deltas) and all(v > 0 for v in sens.values())
+    values, codes = choose_steps(rec, compact, enc.x, 20, deltas, sens, cfg, slope=0.0)
+    assert values and sorted(codes) == sorted(values)
+    dq = {i: v.astype(np.float32) * np.float32(nnccoding.code_step(codes[i]))
+          for i, v in values.items()}
+    before = enc.reconstruct(20).astype(float)
+    after = reconstruct(tiny_model, enc.decoded_compact(20), 20, 48, 48, dq).astype(float)
+    assert ((after - img) ** 2).mean() < ((before - img) ** 2).mean()
+    assert choose_steps(rec, compact, enc.x, 20, deltas, sens, cfg, slope=1e12) == ({}, {})

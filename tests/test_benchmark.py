@@ -98,3 +98,31 @@ def test_best_profile_series_repeat_the_fast_decision_exactly(tmp_path, empty_we
     summary = {(r["test"], r["reference"]) for r in
                csv.DictReader(open(tmp_path / "res" / "bench_imgs_summary.csv"))}
     assert ("auto-jpeg", "auto-best-jpeg") in summary and "c-fast" in report
+
+
+def test_effort_section_reports_bd_rate_and_seconds_per_effort(tmp_path):
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for i in range(2):
+        Image.fromarray(make_image(48, 64, seed=i)).save(d / f"{i}.png")
+    report = run_benchmark(str(d), out_dir=str(tmp_path / "res"), efforts=(2,),
+                           effort_images=1, effort_bpp=(2.0, 3.0, 4.5, 6.0), rd=False)
+    assert "Encode effort" in report
+    rows = list(csv.DictReader(open(tmp_path / "res" / "bench_imgs_effort.csv")))
+    assert {(r["base"], r["effort"]) for r in rows} == {
+        (b, e) for b in ("jpeg", "jpeg2000") for e in ("1", "2")}
+    for r in rows:
+        assert r["images"] == "1" and r["encodes"] == "4" and float(r["encode_seconds_per_mp"]) > 0
+        if r["effort"] == "1":
+            assert float(r["bd_rate_percent_vs_effort1"]) == 0.0
+    assert not (tmp_path / "res" / "bench_imgs.csv").exists()  # --no-rd: the section only
+
+
+def test_bench_cli_refuses_bad_efforts(tmp_path):
+    import subprocess
+    import sys
+
+    for bad in ("1,x", "0,5"):
+        r = subprocess.run([sys.executable, "-m", "hybridcodec", "bench", str(tmp_path),
+                            "--efforts", bad, "--no-rd"], capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.count("\n") <= 2, r.stderr

@@ -53,6 +53,14 @@ RECIPES = {
                                    bits_per_step=10.0),
     "last2-200x8-b10": AdaptConfig(subset="last2", steps=200, crops=8, crop=48,
                                    bits_per_step=10.0),
+    # with the DeepCABAC-style coder and per-tensor steps by RD (weight-update format 3)
+    "last2-100x8-b1": AdaptConfig(subset="last2", steps=100, crops=8, crop=48, bits_per_step=1.0),
+    "last2-100x8-b0.3": AdaptConfig(subset="last2", steps=100, crops=8, crop=48,
+                                    bits_per_step=0.3),
+    "last3-100x8-b0.3": AdaptConfig(subset="last3", steps=100, crops=8, crop=48,
+                                    bits_per_step=0.3),
+    "last2-200x8-b0.3": AdaptConfig(subset="last2", steps=200, crops=8, crop=48,
+                                    bits_per_step=0.3),
 }
 
 

@@ -32,8 +32,8 @@ from ..adaptconfig import AdaptConfig
 from ..errors import HybridCodecError
 from ..nn.networks import RecCNN
 
-__all__ = ["AdaptConfig", "select_parameters", "adapt", "with_update", "parameter_shapes",
-           "to_tensor"]
+__all__ = ["AdaptConfig", "select_parameters", "adapt", "choose_steps", "with_update",
+           "parameter_shapes", "to_tensor"]
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -107,7 +107,8 @@ def _crops(compact: torch.Tensor, target: torch.Tensor, size: int, n: int,
 def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: float,
           cfg: AdaptConfig, progress: Callable[[str], None] | None = None,
           snapshots: dict[int, dict[int, np.ndarray]] | None = None,
-          slope: float | None = None) -> dict[int, np.ndarray]:
+          slope: float | None = None,
+          sensitivity: dict[int, float] | None = None) -> dict[int, np.ndarray]:
     """Fine-tune the chosen parameters on one image; returns float deltas by parameter index.
 
     ``compact``: the *decoded* compact image (1, 3, h, w); ``target``: the original (1, 3, 2h, 2w),
@@ -116,6 +117,8 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
     steps or ``cfg.budget(pixels)`` seconds, whichever first. ``slope``: the base codec's
     -dD/dR (squared error per bit) that prices the update (``cfg.bits_per_step``).
     ``snapshots``, if given, is filled with the deltas after every 10th step (for experiments).
+    ``sensitivity``, if given, is filled with each tensor's mean squared gradient of the MSE
+    over the last steps (what :func:`choose_steps` allocates the quantisation steps by).
     """
     indices = select_parameters(rec, cfg.subset)
     rec = copy.deepcopy(rec)  # functional_call swaps parameters in place: never on a shared model
@@ -145,6 +148,10 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
         grid = sum((1 - torch.cos(2 * math.pi * d / cfg.step)).sum() / 2 for d in deltas.values())
         loss = mse + (lambda_l1 * l1 + cfg.lambda_q * grid) / pixels
         opt.zero_grad(set_to_none=True)
+        if sensitivity is not None and step >= cfg.steps - SENSITIVITY_STEPS:
+            grads = torch.autograd.grad(mse, list(deltas.values()), retain_graph=True)
+            for i, g in zip(deltas, grads):
+                sensitivity[i] = sensitivity.get(i, 0.0) + float((g.double() ** 2).mean())
         loss.backward()
         opt.step()
         if (step + 1) % 10 == 0:
@@ -153,4 +160,81 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
             if snapshots is not None:
                 snapshots[step + 1] = {i: d.detach().numpy().astype(np.float64)
                                        for i, d in deltas.items()}
+    if sensitivity is not None and not sensitivity:  # the budget ended early: one measurement
+        params = {n: base[n] + deltas[i].detach() if i in deltas else base[n]
+                  for i, (n, _) in enumerate(named)}
+        c, t = _crops(compact, target, cfg.crop * 2 // rec.scale, cfg.crops, rng, rec.scale,
+                      rec.s2d)
+        leaf = {i: d.detach().clone().requires_grad_(True) for i, d in deltas.items()}
+        params.update({named[i][0]: base[named[i][0]] + leaf[i] for i in leaf})
+        mse = F.mse_loss(functional_call(rec, params, (c, q.expand(len(c)))), t) * 255.0**2
+        for i, g in zip(leaf, torch.autograd.grad(mse, list(leaf.values()))):
+            sensitivity[i] = float((g.double() ** 2).mean())
     return {i: d.detach().numpy().astype(np.float64) for i, d in deltas.items()}
+
+
+#: the fine-tuning's last steps over which :func:`adapt` measures the sensitivities
+SENSITIVITY_STEPS = 10
+#: crops on which :func:`choose_steps` measures each candidate (forward passes only)
+EVAL_CROPS = 32
+#: the candidate scales of the quantisation steps (half-octaves around ``AdaptConfig.step``,
+#: 1/2 to 16 times: the sensitivities put some tensors' steps far from it)
+STEP_SCALES = tuple(2.0 ** (j / 2) for j in range(-2, 9))
+
+
+def choose_steps(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: float,
+                 deltas: dict[int, np.ndarray], sensitivity: dict[int, float],
+                 cfg: AdaptConfig, slope: float, until: float | None = None,
+                 ) -> tuple[dict[int, np.ndarray], dict[int, int]]:
+    """Per-tensor quantisation steps by rate-distortion (issue 25, item 2; as DeepCABAC).
+
+    Candidates: one step for every tensor, or steps in inverse proportion to the square root of
+    each tensor's sensitivity (equal slope of every tensor's distortion-rate curve at high
+    rate), each at the scales :data:`STEP_SCALES` of ``cfg.step``. Each candidate is measured:
+    D is the squared error (8-bit units) on fixed crops of the image scaled to its area, R the
+    coded bits (``nnccoding.estimate_bits``) priced at ``slope``; the cheapest wins, the empty
+    update included. Returns (quantised integer values, step codes) by parameter index; empty
+    when no update pays. Stops measuring at the monotonic time ``until``."""
+    from .. import nnccoding
+
+    rec = copy.deepcopy(rec)
+    named = list(rec.named_parameters())
+    base = {n: p.detach() for n, p in named}
+    rng = np.random.default_rng(cfg.seed + 1)
+    c, t = _crops(compact, target, cfg.crop * 2 // rec.scale, EVAL_CROPS, rng, rec.scale,
+                  rec.s2d)
+    q = torch.tensor([float(quality)]).expand(len(c))
+    scale = target.shape[-1] * target.shape[-2] / t[0, 0].numel() / len(t)
+    lam = slope if slope and math.isfinite(slope) else 0.0
+
+    def sse(values: dict[int, np.ndarray], codes: dict[int, int]) -> float:
+        params = dict(base)
+        for i, v in values.items():
+            d = torch.from_numpy(v.astype(np.float32) * np.float32(nnccoding.code_step(codes[i])))
+            params[named[i][0]] = base[named[i][0]] + d
+        with torch.no_grad():
+            out = functional_call(rec, params, (c, q))
+        return float(((out.clamp(0, 1) * 255 - t * 255) ** 2).sum()) * scale
+
+    h = {i: max(sensitivity.get(i, 0.0), 1e-30) for i in deltas}
+    mean_log = float(np.mean([math.log(v) for v in h.values()]))
+    allocations = {"uniform": {i: 1.0 for i in deltas},
+                   "sensitivity": {i: math.exp((mean_log - math.log(v)) / 2) for i, v in h.items()}}
+    best: tuple[float, dict[int, np.ndarray], dict[int, int]] = (sse({}, {}), {}, {})
+    # cfg.step's own scale first: those two are measured even when the time is up
+    candidates = [(s, alloc) for s in sorted(STEP_SCALES, key=lambda s: abs(math.log(s)))
+                  for alloc in allocations.values()]
+    for n, (s, alloc) in enumerate(candidates):
+        if n >= len(allocations) and until is not None and time.monotonic() > until:
+            break
+        codes = {i: nnccoding.step_code(cfg.step * s * alloc[i]) for i in deltas}
+        values = {i: nnccoding.quantize(d, nnccoding.code_step(codes[i]))
+                  for i, d in deltas.items()}
+        values = {i: v for i, v in values.items() if v.any()}
+        if not values:
+            continue
+        bits = nnccoding.estimate_bits([values[i] for i in sorted(values)])
+        cost = sse(values, codes) + lam * bits
+        if cost < best[0]:
+            best = (cost, values, {i: codes[i] for i in values})
+    return best[1], best[2]

@@ -10,6 +10,8 @@ old file shows even when the new writer changed with it::
     PYTHONPATH=/tmp/old2 python tests/golden/make_golden.py encode --tag v2
     # version 3 (this code) and its standard .jpg/.jp2/.j2k files
     python tests/golden/make_golden.py encode --tag v3
+    # weight-update format 3 (DeepCABAC-style, 0.3.0) in container version 3
+    python tests/golden/make_golden.py encode --tag v3 --updates-only update3
     # the decodes of all of them by this code: decoded/*.png and golden.json
     python tests/golden/make_golden.py record
 
@@ -70,8 +72,18 @@ def _update_file(img: np.ndarray, *, mode: str, container: str) -> bytes:
     return enc.file_at(30.0, payload)
 
 
-def encode(tag: str) -> None:
+def encode(tag: str, updates_only: str = "") -> None:
     import hybridcodec
+
+    if updates_only:  # a new weight-update format inside the same container version
+        rgb = sources()["rgb"]
+        for mode, container, ext in (("compact", "hyc", "hyc"), ("full", "hyc", "hyc"),
+                                     ("full", "jpeg", "jpg")):
+            name = f"{tag}-jpeg-{mode}-{updates_only}.{ext}"
+            data = _update_file(rgb, mode=mode, container=container)
+            (HERE / name).write_bytes(data)
+            print(f"{name}: {len(data)} bytes")
+        return
 
     src = sources()
     rgb, grey = src["rgb"], src["grey"]
@@ -124,9 +136,11 @@ def main() -> None:
     sub = p.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("encode", help="write this version's golden files")
     e.add_argument("--tag", required=True, help="v1, v2, v3, ...: the format version written")
+    e.add_argument("--updates-only", default="", metavar="NAME",
+                   help="write only the files with a weight-update, named <tag>-*-NAME.*")
     sub.add_parser("record", help="decode every golden file; write decoded/ and golden.json")
     a = p.parse_args()
-    encode(a.tag) if a.cmd == "encode" else record()
+    encode(a.tag, a.updates_only) if a.cmd == "encode" else record()
 
 
 if __name__ == "__main__":
