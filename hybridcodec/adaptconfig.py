@@ -46,12 +46,18 @@ class AdaptConfig:
     crop: int = 48  # crop side on the compact image (the target crop is twice this)
     crops: int = 8
     seed: int = 0
+    #: under a size target: 2 fine-tunes at the target's quality (to size the update), then
+    #: again at the lower quality that leaves room for it; 1 fine-tunes once, at the target's
+    #: quality, with the whole budget, and applies that update at the lower quality
+    passes: int = 2
 
     def __post_init__(self) -> None:
         if not isinstance(self.subset, str) or not re.fullmatch(r"all|bias|gains|tail|last\d+",
                                                                  self.subset):
             raise HybridCodecError(f"unknown parameter subset {self.subset!r} "
                                    "(all, last<k>, tail, bias, gains)")
+        if self.passes not in (1, 2) or isinstance(self.passes, bool):
+            raise HybridCodecError(f"adaptation passes must be 1 or 2, got {self.passes!r}")
         for name in ("steps", "crop", "crops"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:

@@ -291,19 +291,20 @@ def adapt_and_decide(enc: Encoder, q: float, target: int | None, cfg: AdaptConfi
         return (f1 if keep else f0), q, decision
     # target size: base at the target vs. base at a lower quality + update at the same size
     rule = "equal size, better PSNR"
-    payload, _, stats = _adapted_update(enc, q, cfg, start + FIRST_FINETUNE_UNTIL * budget,
-                                        say, lam)
+    first_until = FIRST_FINETUNE_UNTIL if cfg.passes == 2 else FINETUNE_UNTIL
+    payload, deltas, stats = _adapted_update(enc, q, cfg, start + first_until * budget, say, lam)
     if payload is None:
         return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
     try:
         q1 = search_quality(enc, target, payload)
-        payload, deltas, stats = _adapted_update(enc, q1, cfg,
-                                                 start + FINETUNE_UNTIL * budget, say, lam)
-        if payload is None:
-            return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
-        # the re-trained update differs in size: the highest quality that fits with it (a
-        # smaller update leaves room that the base codec takes back)
-        q1 = search_quality(enc, target, payload, guess=q1)
+        if cfg.passes == 2:  # fine-tune again on the base codec's output at the lower quality
+            payload, deltas, stats = _adapted_update(enc, q1, cfg,
+                                                     start + FINETUNE_UNTIL * budget, say, lam)
+            if payload is None:
+                return f0, q, AdaptDecision(False, rule, without, reason=none_because(stats))
+            # the re-trained update differs in size: the highest quality that fits with it (a
+            # smaller update leaves room that the base codec takes back)
+            q1 = search_quality(enc, target, payload, guess=q1)
     except HybridCodecError:
         return f0, q, AdaptDecision(False, rule, without,
                                     reason="no lower quality leaves room for the update")

@@ -213,3 +213,13 @@ def test_steps_are_chosen_by_rate_and_distortion(tiny_model):
     after = reconstruct(tiny_model, enc.decoded_compact(20), 20, 48, 48, dq).astype(float)
     assert ((after - img) ** 2).mean() < ((before - img) ** 2).mean()
     assert choose_steps(rec, compact, enc.x, 20, deltas, sens, cfg, slope=1e12) == ({}, {})
+
+
+def test_one_pass_under_a_size_target_fits_and_is_checked(tiny_model):
+    img = make_image(64, 64, seed=2)
+    cfg = AdaptConfig(subset="tail", steps=15, seconds=3600, crop=16, crops=2, lr=5e-3, passes=1)
+    res = encode_ex(img, base="jpeg", size=1500, adapt=cfg, mode="compact")
+    assert len(res.data) <= 1500 and res.decision["rule"] == "equal size, better PSNR"
+    for bad in (0, 3, True):
+        with pytest.raises(HybridCodecError, match="passes"):
+            AdaptConfig(passes=bad)

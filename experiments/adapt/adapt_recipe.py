@@ -61,6 +61,10 @@ RECIPES = {
                                     bits_per_step=0.3),
     "last2-200x8-b0.3": AdaptConfig(subset="last2", steps=200, crops=8, crop=48,
                                     bits_per_step=0.3),
+    # one fine-tuning with the whole budget under a size target (AdaptConfig.passes)
+    "last2-100x8-b1-p1": AdaptConfig(subset="last2", steps=100, crops=8, crop=48, passes=1),
+    "last2-300x8-b1-p1": AdaptConfig(subset="last2", steps=300, crops=8, crop=48, passes=1),
+    "last2-300x16-b1-p1": AdaptConfig(subset="last2", steps=300, crops=16, crop=48, passes=1),
 }
 
 

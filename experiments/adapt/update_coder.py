@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from experiments.common import RESULTS, heldout_files, heldout_parser, record, write_csv
+from experiments.common import RESULTS, heldout_files, heldout_parser, write_csv
 from hybridcodec import nnccoding
 from hybridcodec.adaptconfig import AdaptConfig
 from hybridcodec.basecodecs import get_base
@@ -97,8 +97,6 @@ def main() -> None:
     write_csv(a.out.replace(".csv", "_summary.csv"), summary)
     for s in summary:
         print(s)
-    record("python -m experiments.adapt.update_coder " + " ".join(a.folders),
-           [a.out, a.out.replace(".csv", "_summary.csv")])
 
 
 def _db_of_bytes(update: int, slope: float, sse0: float) -> float:
