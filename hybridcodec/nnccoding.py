@@ -105,9 +105,7 @@ def _bins(grid: np.ndarray, ctx: _Contexts) -> Iterator[tuple[int, int | None]]:
         ch = grid[oo]
         if conv:
             flag = int(np.any(ch))
-            name = f"ch{prev_channel}"
-            yield flag, ctx.p(name)
-            ctx.update(name, flag)
+            yield from _coded(ctx, f"ch{prev_channel}", flag)
             prev_channel = flag
             if not flag:
                 continue
@@ -117,9 +115,7 @@ def _bins(grid: np.ndarray, ctx: _Contexts) -> Iterator[tuple[int, int | None]]:
             kern = ch[ii]
             if k > 1:
                 flag = int(np.any(kern))
-                name = f"k{prev_kernel}"
-                yield flag, ctx.p(name)
-                ctx.update(name, flag)
+                yield from _coded(ctx, f"k{prev_kernel}", flag)
                 prev_kernel = flag
                 if not flag:
                     continue
@@ -129,21 +125,21 @@ def _bins(grid: np.ndarray, ctx: _Contexts) -> Iterator[tuple[int, int | None]]:
                 prev_value = int(kern[kk])
 
 
+def _coded(ctx: _Contexts, name: str, bit: int) -> Iterator[tuple[int, int | None]]:
+    """One bin in context ``name`` (its probability before the update)."""
+    yield bit, ctx.p(name)
+    ctx.update(name, bit)
+
+
 def _value_bins(v: int, ctx: _Contexts, sig: str) -> Iterator[tuple[int, int | None]]:
-    bit = int(v != 0)
-    yield bit, ctx.p(sig)
-    ctx.update(sig, bit)
-    if not bit:
+    yield from _coded(ctx, sig, int(v != 0))
+    if v == 0:
         return
-    neg = int(v < 0)
-    yield neg, ctx.p("sign")
-    ctx.update("sign", neg)
+    yield from _coded(ctx, "sign", int(v < 0))
     m = abs(v)
     for n in range(1, N_UNARY + 1):
-        gt = int(m > n)
-        yield gt, ctx.p(f"gt{n}")
-        ctx.update(f"gt{n}", gt)
-        if not gt:
+        yield from _coded(ctx, f"gt{n}", int(m > n))
+        if m <= n:
             return
     r = m - N_UNARY - 1  # Exp-Golomb order 0 of the remainder, equiprobable bins
     nbits = (r + 1).bit_length() - 1
