@@ -19,7 +19,7 @@ GPU_SLICE ?= 480
 K ?= 1
 
 .PHONY: help venv demo test wheel-check lane bench speed export train train-full distill jpeg-v2 decoders big-images ablation \
-  recipe keep-training gpu-pack train-gpu clean
+  adapt-experiments recipe keep-training gpu-pack train-gpu clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -109,6 +109,16 @@ decoders: $(STAMP) ## Issue 11: libjpeg-turbo vs jpegli decoder on each encoder'
 
 big-images: $(STAMP) ## Issue 12: seconds/MP and peak memory at 1, 12, 100 MP and on 1x5000 strips
 	$(BIN)/python -m experiments.speed.big_images $(DATA)/train --sizes 1 12 100
+
+HELDOUT = $(DATA)/train $(DATA)/train-extra/bsd100 $(DATA)/train-extra/sunhays80
+adapt-experiments: $(STAMP) ## Issue 25: the per-image overfitting experiments on held-out photos (~35 min)
+	$(BIN)/python -m experiments.adapt.update_coder $(HELDOUT)
+	$(BIN)/python -m experiments.adapt.adapt_recipe $(HELDOUT) --bpp 0.4 --recipes bias-100x8-b1 \
+	  last2-100x8-b1 last2-100x8-b0.3 last2-200x8-b0.3 --out experiments/results/adapt_recipe_v3.csv
+	$(BIN)/python -m experiments.adapt.adapt_recipe $(HELDOUT) --bpp 0.4 --recipes last2-100x8-b1 \
+	  last2-100x8-b1-p1 last2-300x8-b1-p1 last2-300x16-b1-p1 --out experiments/results/adapt_recipe_passes.csv
+	$(BIN)/python -m experiments.adapt.adapt_sizes $(HELDOUT) --bpp 0.4
+	$(BIN)/python -m experiments.adapt.update_decode $(HELDOUT) --images 3
 
 ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/without each module
 	$(BIN)/python -m experiments.train.module_ablation $(DATA)/train $(DATA)/kodak --base jpeg \
