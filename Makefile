@@ -117,6 +117,8 @@ adapt-experiments: $(STAMP) ## Issue 25: the per-image overfitting experiments o
 	  last2-100x8-b1 last2-100x8-b0.3 last2-200x8-b0.3 --out experiments/results/adapt_recipe_v3.csv
 	$(BIN)/python -m experiments.adapt.adapt_recipe $(HELDOUT) --bpp 0.4 --recipes last2-100x8-b1 \
 	  last2-100x8-b1-p1 last2-300x8-b1-p1 last2-300x16-b1-p1 --out experiments/results/adapt_recipe_passes.csv
+	$(BIN)/python -m experiments.adapt.adapt_recipe $(HELDOUT) --bpp 0.4 --mosaics 0 --recipes \
+	  last2-100x8-b1-p1-lr1e-3 last2-100x8-b1-p1-lr5e-3 --out experiments/results/adapt_recipe_lr.csv
 	$(BIN)/python -m experiments.adapt.adapt_sizes $(HELDOUT) --bpp 0.4
 	$(BIN)/python -m experiments.adapt.update_decode $(HELDOUT) --images 3
 

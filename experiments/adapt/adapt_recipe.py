@@ -65,6 +65,10 @@ RECIPES = {
     "last2-100x8-b1-p1": AdaptConfig(subset="last2", steps=100, crops=8, crop=48, passes=1),
     "last2-300x8-b1-p1": AdaptConfig(subset="last2", steps=300, crops=8, crop=48, passes=1),
     "last2-300x16-b1-p1": AdaptConfig(subset="last2", steps=300, crops=16, crop=48, passes=1),
+    "last2-100x8-b1-p1-lr1e-3": AdaptConfig(subset="last2", steps=100, crops=8, crop=48,
+                                            passes=1, lr=1e-3),
+    "last2-100x8-b1-p1-lr5e-3": AdaptConfig(subset="last2", steps=100, crops=8, crop=48,
+                                            passes=1, lr=5e-3),
 }
 
 
