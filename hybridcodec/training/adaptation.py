@@ -117,8 +117,9 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
     steps or ``cfg.budget(pixels)`` seconds, whichever first. ``slope``: the base codec's
     -dD/dR (squared error per bit) that prices the update (``cfg.bits_per_step``).
     ``snapshots``, if given, is filled with the deltas after every 10th step (for experiments).
-    ``sensitivity``, if given, is filled with each tensor's mean squared gradient of the MSE
-    over the last steps (what :func:`choose_steps` allocates the quantisation steps by).
+    ``sensitivity``, if given, is filled with each tensor's mean squared gradient of the MSE,
+    summed over the last steps (only the ratios between tensors matter: what
+    :func:`choose_steps` allocates the quantisation steps by).
     """
     indices = select_parameters(rec, cfg.subset)
     rec = copy.deepcopy(rec)  # functional_call swaps parameters in place: never on a shared model
