@@ -68,6 +68,13 @@ def write_csv(path: str | Path, rows: list[dict]) -> None:
     record(p)
 
 
+def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
+    """Lay out, write and record a matplotlib figure (a committed PNG result)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    record(path)
+
+
 def heldout_parser(doc: str, images: int) -> argparse.ArgumentParser:
     """The arguments of a script over the held-out validation photos of the training split:
     ``folders`` (the training folders), ``--val-images`` (how many the split holds out, as the

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from experiments.common import RESULTS, record, write_csv
+from experiments.common import RESULTS, save_figure, write_csv
 from hybridcodec.adaptconfig import AdaptConfig
 from hybridcodec.codec import decode, encode_ex
 from hybridcodec.imageio import read_image
@@ -197,9 +197,7 @@ def _plot(summary: list[dict], path: str) -> None:
         ax.set(title=f"{base}: gain at equal size (kept updates)", xlabel="adaptation s / MP",
                ylabel="dB")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    record(path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from experiments.adapt.adapt_recipe import photos
-from experiments.common import RESULTS, heldout_parser, record, write_csv
+from experiments.common import RESULTS, heldout_parser, save_figure, write_csv
 from hybridcodec.adaptconfig import AdaptConfig
 from hybridcodec.codec import encode_ex
 from hybridcodec.models import get_model
@@ -117,9 +117,7 @@ def _plot(rows: list[dict], path: str) -> None:
     ax.set(xscale="log", xlabel="megapixels", ylabel="gain at equal size (dB, kept updates)",
            title="default --adapt against image size")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    record(path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":
