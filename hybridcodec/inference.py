@@ -177,10 +177,10 @@ def _onnx_runner(model: Model, deltas: dict[int, np.ndarray] | None) -> Runner:
             return fallback
         path = os.path.join(folder, entry["file"])
         if update:
-            sess = runtime.session_with_update(path, entry["sha256"], parameter_names(model),
-                                               update)
-        else:
-            sess = runtime.session(path, entry["sha256"])
+            sess, feeds = runtime.session_with_update(path, entry["sha256"],
+                                                      parameter_names(model), update)
+            return lambda x, q: runtime.run(sess, x, q, feeds)
+        sess = runtime.session(path, entry["sha256"])
         return lambda x, q: runtime.run(sess, x, q)
 
     base = _baseline_runner(model)

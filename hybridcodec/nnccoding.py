@@ -227,9 +227,15 @@ def decode(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[int, np.n
         np.frombuffer(payload, "<u4", n_words, pos).astype(np.uint32))
     Bern = constriction.stream.model.Bernoulli
     half = Bern(0.5, perfect=False)
+    models: dict[int, object] = {}  # one Bernoulli model per probability seen (they repeat)
 
     def read(p: int | None) -> int:
-        return int(dec.decode(half if p is None else Bern(p / ONE, perfect=False)))
+        if p is None:
+            return int(dec.decode(half))
+        model = models.get(p)
+        if model is None:
+            model = models[p] = Bern(p / ONE, perfect=False)
+        return int(dec.decode(model))
 
     kinds = {False: _Contexts(), True: _Contexts()}
     out = {}
@@ -240,35 +246,54 @@ def decode(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict[int, np.n
     return out
 
 
+_SIG = (("s00", "s01"), ("s10", "s11"))
+_GT = tuple(f"gt{m}" for m in range(1, N_UNARY + 1))
+
+
 def _decode_grid(shape: tuple[int, int, int], ctx: _Contexts, read) -> np.ndarray:
+    """The decoder's side of :func:`_bins` (plain lists and the contexts inlined: a 500-byte
+    update is some 26k bins, and this loop is most of a file's extra decode time)."""
     o, i, k = shape
     conv = i * k > 1
-    grid = np.zeros(shape, np.int64)
+    grid = [[[0] * k for _ in range(i)] for _ in range(o)]
+    state = ctx.state
+    fast, slow = SHIFTS
+    lo, hi = P_MIN, ONE - P_MIN
 
-    def bin_(name: str) -> int:
-        bit = read(ctx.p(name))
-        ctx.update(name, bit)
+    def bin_(name: str) -> int:  # ctx.p, read, ctx.update
+        s = state.get(name)
+        if s is None:
+            s = state[name] = [ONE // 2, ONE // 2]
+        p = (s[0] + s[1]) >> 1
+        bit = read(lo if p < lo else hi if p > hi else p)
+        target = bit << 16
+        s[0] += (target - s[0]) >> fast
+        s[1] += (target - s[1]) >> slow
         return bit
 
     prev_channel = 0
+    zeros = [0] * k
     for oo in range(o):
+        above_row = grid[oo - 1] if oo > 0 else None
         if conv:
-            prev_channel = bin_(f"ch{prev_channel}")
+            prev_channel = bin_("ch1" if prev_channel else "ch0")
             if not prev_channel:
                 continue
         prev_kernel, prev_value = 1, 0
+        row = grid[oo]
         for ii in range(i):
             if k > 1:
-                prev_kernel = bin_(f"k{prev_kernel}")
+                prev_kernel = bin_("k1" if prev_kernel else "k0")
                 if not prev_kernel:
                     continue
+            kern = row[ii]
+            up = above_row[ii] if above_row is not None else zeros
             for kk in range(k):
-                above = int(oo > 0 and grid[oo - 1, ii, kk] != 0)
                 v = 0
-                if bin_(f"s{int(prev_value != 0)}{above}"):
+                if bin_(_SIG[prev_value != 0][up[kk] != 0]):
                     neg = bin_("sign")
                     m = 1
-                    while m <= N_UNARY and bin_(f"gt{m}"):
+                    while m <= N_UNARY and bin_(_GT[m - 1]):
                         m += 1
                     if m > N_UNARY:
                         nbits = 0
@@ -281,9 +306,9 @@ def _decode_grid(shape: tuple[int, int, int], ctx: _Contexts, read) -> np.ndarra
                             r1 = (r1 << 1) | read(None)
                         m = N_UNARY + r1  # r + 1 = r1, m = r + N_UNARY + 1
                     v = -m if neg else m
-                grid[oo, ii, kk] = v
+                kern[kk] = v
                 prev_value = v
-    return grid
+    return np.array(grid, np.int64).reshape(shape)
 
 
 def describe(payload: bytes, shapes: dict[int, tuple[int, ...]]) -> dict:

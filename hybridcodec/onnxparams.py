@@ -9,7 +9,8 @@ never a guess.
 Protobuf wire format: each field is a varint key ``(number << 3) | wire type`` (0 varint,
 1 64-bit, 2 length-delimited, 5 32-bit). ONNX: ``ModelProto.graph`` = 7, ``GraphProto.initializer``
 = 5, ``TensorProto`` dims = 1, data_type = 2 (1 = float32), float_data = 4, name = 8,
-raw_data = 9 (little-endian).
+raw_data = 9 (little-endian); ``GraphProto.input`` = 11 (``ValueInfoProto``), which
+``with_inputs`` appends to make the changed initializers overridable at run time.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from .errors import HybridCodecError
 
-__all__ = ["float_initializers", "with_values"]
+__all__ = ["float_initializers", "with_inputs"]
 
 _FLOAT = 1
 
@@ -110,21 +111,60 @@ def float_initializers(model_bytes: bytes) -> dict[str, np.ndarray]:
     return {name: arr for name, arr, _ in _initializers(model_bytes)}
 
 
-def with_values(model_bytes: bytes, values: dict[str, np.ndarray]) -> bytes:
-    """The model with the raw data of the named float32 initializers replaced (same shapes):
-    the bytes are overwritten in place, so the protobuf's structure is unchanged."""
-    out = bytearray(model_bytes)
-    found = {}
-    for name, arr, offset in _initializers(model_bytes):
-        if name in values:
-            found[name] = (arr, offset)
-    for name, new in values.items():
-        if name not in found:
-            raise HybridCodecError(f"the exported network has no float initializer {name!r}")
-        arr, offset = found[name]
-        new = np.ascontiguousarray(new, dtype="<f4")
-        if new.shape != arr.shape or offset < 0:
-            raise HybridCodecError(f"cannot replace initializer {name!r} (shape {new.shape}, "
-                                   f"file {arr.shape})")
-        out[offset : offset + new.nbytes] = new.tobytes()
-    return bytes(out)
+def _key(number: int, wire: int) -> bytes:
+    return _put_varint((number << 3) | wire)
+
+
+def _put_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _message(number: int, payload: bytes) -> bytes:
+    return _key(number, 2) + _put_varint(len(payload)) + payload
+
+
+def _value_info(name: str, shape: tuple[int, ...]) -> bytes:
+    """``ValueInfoProto`` of a float32 tensor: name = 1, type = 2 (``TypeProto.tensor_type`` = 1:
+    elem_type = 1, shape = 2 of ``Dimension``s = 1 with dim_value = 1)."""
+    dims = b"".join(_message(1, _key(1, 0) + _put_varint(int(d))) for d in shape)
+    tensor = _key(1, 0) + _put_varint(_FLOAT) + _message(2, dims)
+    return _message(1, name.encode("utf-8")) + _message(2, _message(1, tensor))
+
+
+def with_inputs(model_bytes: bytes, names: list[str]) -> bytes:
+    """The model with the named float32 initializers also listed as graph inputs
+    (``GraphProto.input`` = 11): onnxruntime then takes them as *overridable initializers*, so
+    one session runs the network with any values fed to ``run`` (a weight-update) and with the
+    file's own when none are fed."""
+    shapes = {name: arr.shape for name, arr, _ in _initializers(model_bytes)}
+    missing = [n for n in names if n not in shapes]
+    if missing:
+        raise HybridCodecError(f"the exported network has no float initializer {missing[0]!r}")
+    extra = b"".join(_message(11, _value_info(n, shapes[n])) for n in names)
+    pos = 0
+    while pos < len(model_bytes):
+        start = pos
+        key, pos = _varint(model_bytes, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, pos = _varint(model_bytes, pos)
+            continue
+        if wire == 2:
+            n, pos = _varint(model_bytes, pos)
+        elif wire in (1, 5):
+            n = 8 if wire == 1 else 4
+        else:
+            raise HybridCodecError(f"malformed ONNX file (wire type {wire})")
+        if number == 7 and wire == 2:
+            graph = model_bytes[pos : pos + n] + extra
+            return model_bytes[:start] + _message(7, graph) + model_bytes[pos + n :]
+        pos += n
+    raise HybridCodecError("malformed ONNX file (no graph)")

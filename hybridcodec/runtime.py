@@ -7,8 +7,8 @@ inside the graph), output ``y``. The manifest lists each file with its SHA-256, 
 before a file is used. A weight-update (Lam & Zare 2019) is applied to the exported weights at
 decode time: the graph keeps every torch parameter as an initializer of the same name, so the
 update's deltas (by parameter index, ``manifest["onnx"]["params"]``) are added to those
-initializers' values (read from the file by ``onnxparams``) and handed to onnxruntime as
-replacements when the session is made.
+initializers' values (read from the file by ``onnxparams``) and fed to a cached session in
+which those initializers are graph inputs (onnxruntime's overridable initializers).
 
 Threads: ``HYBRIDCODEC_THREADS`` (default: every core); ``batch`` workers set it to 1.
 """
@@ -83,14 +83,21 @@ def _base_values(path: str, sha256: str) -> dict[str, np.ndarray]:
     return float_initializers(_read_checked(path, sha256))
 
 
-def session_with_update(path: str, sha256: str, names: list[str],
-                        deltas: dict[int, np.ndarray]):
-    """A session of the network with ``deltas`` (by index into ``names``, the torch parameter
-    names in order) added to its initializers: their raw data are overwritten in a copy of the
-    file's bytes (``onnxparams.with_values``; no ``onnx`` import, the graph optimised as the
-    plain session's). Not cached: one per decoded file."""
-    from .onnxparams import with_values
+@functools.lru_cache(maxsize=8)
+def _overridable_session(path: str, sha256: str, names: tuple[str, ...], n_threads: int):
+    from .onnxparams import with_inputs
 
+    return _make_session(with_inputs(_read_checked(path, sha256), list(names)), n_threads)
+
+
+def session_with_update(path: str, sha256: str, names: list[str],
+                        deltas: dict[int, np.ndarray]) -> tuple[object, dict[str, np.ndarray]]:
+    """A session of the network and the feeds that run it with ``deltas`` (by index into
+    ``names``, the torch parameter names in order) added to its initializers. The initializers
+    an update changes are graph inputs of that session (``onnxparams.with_inputs``: onnxruntime's
+    overridable initializers; no ``onnx`` import), so the session is cached per set of changed
+    tensors and a second file with an update decodes without building one (issue 25, item 3:
+    within 1.2x of a file without)."""
     base = _base_values(path, sha256)
     values = {}
     for index, delta in deltas.items():
@@ -102,11 +109,15 @@ def session_with_update(path: str, sha256: str, names: list[str],
         if d.shape != b.shape:
             raise HybridCodecError(f"weight-update for {names[index]} has shape {d.shape}, "
                                    f"the network {b.shape}")
-        values[names[index]] = (b + d).astype(b.dtype)
-    return _make_session(with_values(_read_checked(path, sha256), values), threads())
+        values[names[index]] = (b + d).astype(np.float32)
+    sess = _overridable_session(path, sha256, tuple(sorted(values)), threads())
+    return sess, values
 
 
-def run(sess, x: np.ndarray, quality: float) -> np.ndarray:
-    """One forward pass: ``x`` float32 (1, 3, H, W) -> float32 output (not clamped)."""
+def run(sess, x: np.ndarray, quality: float,
+        feeds: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """One forward pass: ``x`` float32 (1, 3, H, W) -> float32 output (not clamped); ``feeds``:
+    values of overridable initializers (``session_with_update``)."""
     q = np.array([quality], dtype=np.float32)
-    return sess.run(None, {"x": np.ascontiguousarray(x, dtype=np.float32), "q": q})[0]
+    return sess.run(None, {"x": np.ascontiguousarray(x, dtype=np.float32), "q": q,
+                           **(feeds or {})})[0]

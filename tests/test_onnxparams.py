@@ -13,7 +13,7 @@ import pytest
 from hybridcodec import HybridCodecError, runtime
 from hybridcodec.inference import parameter_names
 from hybridcodec.models import get_model
-from hybridcodec.onnxparams import float_initializers, with_values
+from hybridcodec.onnxparams import float_initializers, with_inputs
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -35,13 +35,18 @@ def test_the_reader_agrees_with_the_onnx_package():
               if t.data_type == 1}
     assert ours.keys() == theirs.keys() and len(ours) > 10
     assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
-    new = {k: v + 1 for k, v in list(ours.items())[:3]}
-    patched = onnx.load_from_string(with_values(data, new))  # still a valid model ...
+    chosen = list(ours)[-3:]
+    patched = onnx.load_from_string(with_inputs(data, chosen))
+    onnx.checker.check_model(patched)  # still a valid model ...
+    inputs = {i.name: i for i in patched.graph.input}
+    assert list(inputs) == ["x", "q", *chosen]  # ... whose graph inputs add those initializers
+    for k in chosen:  # with their type and shape
+        tt = inputs[k].type.tensor_type
+        assert tt.elem_type == 1 and [d.dim_value for d in tt.shape.dim] == list(ours[k].shape)
     got = {t.name: numpy_helper.to_array(t) for t in patched.graph.initializer}
-    assert all(np.array_equal(got[k], new[k]) for k in new)  # ... with the new values
-    assert all(np.array_equal(got[k], ours[k]) for k in list(ours)[3:])  # and only those
+    assert got.keys() == ours.keys() and all(np.array_equal(got[k], ours[k]) for k in ours)
     with pytest.raises(HybridCodecError, match="no float initializer"):
-        with_values(data, {"nope": np.zeros(1)})
+        with_inputs(data, ["nope"])
     with pytest.raises(HybridCodecError, match="malformed"):
         float_initializers(data[: len(data) // 2])
 
@@ -62,9 +67,18 @@ def test_an_update_session_computes_what_the_onnx_package_would():
         t.CopyFrom(numpy_helper.from_array((base[names[i]] + d).astype(np.float32), t.name))
     x = rng.random((1, 3, 32, 48)).astype(np.float32)
     ref = runtime.run(runtime._make_session(proto.SerializeToString(), 1), x, 50.0)
-    ours = runtime.run(runtime.session_with_update(path, sha, names, deltas), x, 50.0)
+    sess, feeds = runtime.session_with_update(path, sha, names, deltas)
+    ours = runtime.run(sess, x, 50.0, feeds)
     plain = runtime.run(runtime.session(path, sha), x, 50.0)
-    assert np.array_equal(ref, ours) and not np.array_equal(ours, plain)
+    assert np.allclose(ref, ours, atol=1e-5) and not np.allclose(ours, plain, atol=1e-3)
+    # the session is shared by every update of the same tensors: a second update is fed, not
+    # built, and leaves the first's results and the plain session's untouched
+    other = {i: -d for i, d in deltas.items()}
+    sess2, feeds2 = runtime.session_with_update(path, sha, names, other)
+    assert sess2 is sess
+    assert not np.allclose(runtime.run(sess, x, 50.0, feeds2), ours, atol=1e-3)
+    assert np.array_equal(runtime.run(sess, x, 50.0, feeds), ours)
+    assert np.array_equal(runtime.run(runtime.session(path, sha), x, 50.0), plain)
 
 
 def test_decoding_a_file_with_an_update_imports_neither_onnx_nor_torch():
