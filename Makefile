@@ -111,7 +111,7 @@ big-images: $(STAMP) ## Issue 12: seconds/MP and peak memory at 1, 12, 100 MP an
 	$(BIN)/python -m experiments.speed.big_images $(DATA)/train --sizes 1 12 100
 
 HELDOUT = $(DATA)/train $(DATA)/train-extra/bsd100 $(DATA)/train-extra/sunhays80
-adapt-experiments: $(STAMP) ## Issue 25: the per-image overfitting experiments on held-out photos (~35 min)
+adapt-experiments: $(STAMP) ## Issue 25: the per-image overfitting experiments on held-out photos (~55 min)
 	$(BIN)/python -m experiments.adapt.update_coder $(HELDOUT)
 	$(BIN)/python -m experiments.adapt.adapt_recipe $(HELDOUT) --bpp 0.4 --recipes bias-100x8-b1 \
 	  last2-100x8-b1 last2-100x8-b0.3 last2-200x8-b0.3 --out experiments/results/adapt_recipe_v3.csv
@@ -121,6 +121,8 @@ adapt-experiments: $(STAMP) ## Issue 25: the per-image overfitting experiments o
 	  last2-100x8-b1-p1-lr1e-3 last2-100x8-b1-p1-lr5e-3 --out experiments/results/adapt_recipe_lr.csv
 	$(BIN)/python -m experiments.adapt.adapt_sizes $(HELDOUT) --bpp 0.4
 	$(BIN)/python -m experiments.adapt.update_decode $(HELDOUT) --images 3
+	$(BIN)/python -m experiments.adapt.encode_side $(HELDOUT)
+	$(BIN)/python -m experiments.adapt.encode_side_compact $(HELDOUT)
 
 ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/without each module
 	$(BIN)/python -m experiments.train.module_ablation $(DATA)/train $(DATA)/kodak --base jpeg \

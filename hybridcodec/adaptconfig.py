@@ -52,6 +52,16 @@ class AdaptConfig:
     #: Measured (adapt_recipe_passes_summary.csv): the same gain (+0.102 / +0.037 dB against
     #: +0.104 / +0.037 on 0.8-1.1 MP) in 4.3 s/MP instead of 7.7
     passes: int = 1
+    #: compact mode: Adam steps that refine ComCNN's compact image for this one image through
+    #: RecCNN before the adaptation (issue 25, item 4: the codec in the forward pass, the
+    #: identity in the backward, the compact image's rate proxy at ``refine_rate_weight`` times
+    #: the codec's slope; no bits sent), kept only when it pays; 0: none. Measured on held-out
+    #: 384 px crops (experiments/adapt/encode_side_compact.py, 30 steps, weight 10): the refined
+    #: file lies above the plain curve at 8/10 JPEG and 8/11 JPEG 2000 points, +0.083 / +0.088 dB
+    #: at equal rate where kept (BD-rate -1.3% / -1.8% kept everywhere), ~27-29 s per megapixel
+    refine_steps: int = 0
+    refine_lr: float = 1e-3
+    refine_rate_weight: float = 10.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.subset, str) or not re.fullmatch(r"all|bias|gains|tail|last\d+",
@@ -60,11 +70,15 @@ class AdaptConfig:
                                    "(all, last<k>, tail, bias, gains)")
         if self.passes not in (1, 2) or isinstance(self.passes, bool):
             raise HybridCodecError(f"adaptation passes must be 1 or 2, got {self.passes!r}")
+        if isinstance(self.refine_steps, bool) or not isinstance(self.refine_steps, int) or \
+                self.refine_steps < 0:
+            raise HybridCodecError(f"refine_steps must be an integer >= 0, got "
+                                   f"{self.refine_steps!r}")
         for name in ("steps", "crop", "crops"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise HybridCodecError(f"adaptation {name} must be a positive integer, got {v!r}")
-        for name in ("seconds", "seconds_per_mp", "lr", "step"):
+        for name in ("seconds", "seconds_per_mp", "lr", "step", "refine_lr"):
             v = getattr(self, name)
             if name == "seconds" and v is None:
                 continue
@@ -74,7 +88,7 @@ class AdaptConfig:
                 not 0 <= self.seed < 2**32:
             raise HybridCodecError(f"adaptation seed must be a whole number in [0, 2**32), "
                                    f"got {self.seed!r}")
-        for name in ("lambda_l1", "lambda_q", "bits_per_step"):
+        for name in ("lambda_l1", "lambda_q", "bits_per_step", "refine_rate_weight"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
                 raise HybridCodecError(f"adaptation {name} must be a number >= 0, got {v!r}")

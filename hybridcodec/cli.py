@@ -133,7 +133,8 @@ def compress(
     effort: Optional[int] = typer.Option(
         None, "--effort", "-e", min=1, max=9,
         help="Encode effort 1-9 (as cjxl -e): 1 the fast default, 2 exact rate control, 3-9 "
-             "add encode-time adaptation with more steps (not with --adapt)."),
+             "add encode-time adaptation with more steps, 7-9 also refine the compact image "
+             "(not with --adapt)."),
     adapt: bool = typer.Option(
         False, "--adapt", help="Fine-tune the decoder on this image; send the update if it pays."),
     adapt_steps: Optional[int] = typer.Option(

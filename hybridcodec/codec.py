@@ -150,7 +150,7 @@ def encode_ex(image: np.ndarray, /, *, options: EncodeOptions | None = None,
         e.metadata = metadata
     pixels = img.shape[0] * img.shape[1]
     target = target_bytes(pixels, bpp, size)
-    mode_d, decoder_d, adapt_d = None, None, None
+    mode_d, decoder_d, adapt_d, refine_d = None, None, None, None
     if len(encs) == 2:
         enc, q, mode_d = choose_mode(encs[0], encs[1], quality, target, progress, exact=exact)
     else:
@@ -174,10 +174,14 @@ def encode_ex(image: np.ndarray, /, *, options: EncodeOptions | None = None,
         adapt_d = AdaptDecision(False, None, reason=f"the encoder chose {enc.model.name}, "
                                                     f"which has no parameters to adapt")
     elif cfg is not None:
+        if cfg.refine_steps and enc.resolution == "compact":
+            from .refinement import refine_and_decide
+
+            refine_d = refine_and_decide(enc, q, target, cfg, progress)
         data, q, adapt_d = adapt_and_decide(enc, q, target, cfg, progress)
     elif progress:
         progress(f"{enc.resolution} mode, quality {q:g}, {len(data)} bytes")
-    decisions = EncodeDecision(mode_d, decoder_d, adapt_d)
+    decisions = EncodeDecision(mode_d, decoder_d, adapt_d, refine_d)
     return EncodeResult(data, q, enc.model.name, 8 * len(data) / pixels, decisions.as_dict(),
                         enc.resolution, decisions)
 

@@ -1,6 +1,7 @@
 """What the encoder decided for one image and why, as typed records (issue 24): the codec mode
-(``modes.choose_mode``), the full-resolution decoder (``modes.choose_decoder``) and the
-weight-update's keep-or-drop (``ratecontrol.adapt_and_decide``, Lam & Zare 2019).
+(``modes.choose_mode``), the full-resolution decoder (``modes.choose_decoder``), the refined
+compact image's keep-or-drop (``refinement.refine_and_decide``, Jiang et al. 2017) and the
+weight-update's (``ratecontrol.adapt_and_decide``, Lam & Zare 2019).
 
 :class:`EncodeDecision` gathers them; ``as_dict()`` gives the JSON the CLI prints with ``-v`` and
 ``EncodeResult.decision`` (the adaptation figures at the top level, ``mode`` and ``decoder``
@@ -11,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Figures", "AdaptDecision", "ModeDecision", "DecoderDecision", "EncodeDecision"]
+__all__ = ["Figures", "AdaptDecision", "RefineDecision", "ModeDecision", "DecoderDecision",
+           "EncodeDecision"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,32 @@ class AdaptDecision:
 
 
 @dataclass(frozen=True)
+class RefineDecision:
+    """The compact image refined for this image at encode time: kept or not, by which ``rule``
+    (as :class:`AdaptDecision`'s), the file with ComCNN's compact image and with the refined
+    one, the Adam ``steps`` and the ``seconds`` they took."""
+
+    kept: bool
+    rule: str
+    without: Figures
+    refined: Figures
+    steps: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kept": self.kept, "rule": self.rule, "without": self.without.as_dict(),
+                "refined": self.refined.as_dict(), "steps": self.steps,
+                "seconds": round(self.seconds, 2)}
+
+    def summary(self) -> str:
+        """One line for the progress callback."""
+        w, r = self.without, self.refined
+        return (f"refined compact image {'kept' if self.kept else 'dropped'} ({self.rule}): "
+                f"{w.bytes} B {w.psnr:.3f} dB -> {r.bytes} B {r.psnr:.3f} dB, {self.steps} steps "
+                f"in {self.seconds:.1f} s")
+
+
+@dataclass(frozen=True)
 class ModeDecision:
     """Auto mode: each candidate (``compact``, ``full``, ``full-plain``, ...) at the same
     ``target_bytes``, the ``chosen`` one, and the cheap estimate that may have left one out."""
@@ -107,6 +135,7 @@ class EncodeDecision:
     mode: ModeDecision | None = None
     decoder: DecoderDecision | None = None
     adapt: AdaptDecision | None = None
+    refine: RefineDecision | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -114,6 +143,8 @@ class EncodeDecision:
             out["mode"] = self.mode.as_dict()
         if self.decoder is not None:
             out["decoder"] = self.decoder.as_dict()
+        if self.refine is not None:
+            out["refine"] = self.refine.as_dict()
         if self.adapt is not None:
             out.update(self.adapt.as_dict())
         return out

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import container, standard
 from .basecodecs import BaseCodec
+from .errors import HybridCodecError
 from .metadata import ImageMeta, insert_into_jpeg
 from .metrics import psnr_from_sse, sse
 from .models import Model
@@ -90,6 +91,21 @@ class Encoder:
             self._compact[qc] = compact_image(self.model, self.padded(), qc, self.channels,
                                               progress=self.progress)
         return self._compact[qc]
+
+    def replace_compact(self, quality: float, image: np.ndarray) -> np.ndarray:
+        """Code ``image`` instead of ComCNN's compact image for the payload at ``quality``
+        (``training.encodeside``; every quality conditioned alike follows); returns the image it
+        replaces, so that a caller can put it back."""
+        qc = self.com_quality(quality)
+        old = self.compact(quality)
+        if image.shape != old.shape or image.dtype != np.uint8:
+            raise HybridCodecError(f"a compact image must be uint8 {old.shape}, got "
+                                   f"{image.dtype} {image.shape}")
+        self._compact[qc] = image
+        for cache in (self._payload, self._sse):
+            for key in [k for k in cache if k[1] == qc]:
+                del cache[key]
+        return old
 
     def _key(self, quality: float) -> tuple[float, float]:
         q = self.base.snap_quality(quality)

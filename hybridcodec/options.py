@@ -32,12 +32,13 @@ RATE_CONTROLS = ("fast", "exact")
 
 #: the encode effort (``--effort``, as cjxl's ``-e``): 1 is the fast default; 2 runs ComCNN at
 #: every step of the rate search; 3-9 add encode-time adaptation with more steps and a larger
-#: budget per megapixel (``(steps, seconds per MP)``; effort 5 is AdaptConfig's default recipe).
+#: budget per megapixel, and 7-9 refine the compact image first in compact mode
+#: (``(steps, seconds per MP, refine steps)``; effort 5 is AdaptConfig's default recipe).
 #: Each is a point of experiments/adapt/effort_curve.py (results/effort_curve_summary.csv).
-EFFORTS: dict[int, tuple[str, tuple[int, float] | None]] = {
-    1: ("fast", None), 2: ("exact", None), 3: ("exact", (40, 5.0)), 4: ("exact", (70, 7.5)),
-    5: ("exact", (100, 10.0)), 6: ("exact", (150, 15.0)), 7: ("exact", (200, 20.0)),
-    8: ("exact", (300, 30.0)), 9: ("exact", (400, 40.0))}
+EFFORTS: dict[int, tuple[str, tuple[int, float, int] | None]] = {
+    1: ("fast", None), 2: ("exact", None), 3: ("exact", (40, 5.0, 0)), 4: ("exact", (70, 7.5, 0)),
+    5: ("exact", (100, 10.0, 0)), 6: ("exact", (150, 15.0, 0)), 7: ("exact", (200, 20.0, 30)),
+    8: ("exact", (300, 30.0, 30)), 9: ("exact", (400, 40.0, 30))}
 
 
 def effort_settings(effort: int) -> tuple[str, AdaptConfig | None]:
@@ -45,7 +46,9 @@ def effort_settings(effort: int) -> tuple[str, AdaptConfig | None]:
     rate_control, adapt = EFFORTS[effort]
     if adapt is None:
         return rate_control, None
-    return rate_control, AdaptConfig(steps=adapt[0], seconds_per_mp=adapt[1])
+    steps, seconds_per_mp, refine_steps = adapt
+    return rate_control, AdaptConfig(steps=steps, seconds_per_mp=seconds_per_mp,
+                                     refine_steps=refine_steps)
 
 
 def _number(name: str, value: object, kind: type = float) -> float | int | None:

@@ -131,6 +131,8 @@ def test_effort_is_a_preset_of_rate_control_and_adaptation():
     assert steps == sorted(steps) and len(set(steps)) == len(steps) and set(EFFORTS) == set(range(1, 10))
     assert EncodeOptions(effort=5).adapt == AdaptConfig()  # the default recipe
     assert dataclasses.replace(EncodeOptions(effort=7), quality=40).adapt.steps == 200
+    refine = [EncodeOptions(effort=e).adapt.refine_steps for e in range(3, 10)]
+    assert refine == [0, 0, 0, 0, 30, 30, 30]  # the compact image refined from effort 7
     for bad in ({"effort": 0}, {"effort": 10}, {"effort": 2.5}, {"effort": 4, "adapt": True},
                 {"effort": 1, "rate_control": "exact"}):
         with pytest.raises(HybridCodecError, match="effort"):
