@@ -93,6 +93,39 @@ def heldout_files(a: argparse.Namespace) -> list[str]:
     return split_files(os.pathsep.join(a.folders), a.val_images)[1]
 
 
+def heldout_crops(a: argparse.Namespace, crop: int):
+    """(path, centre crop ``crop`` x ``crop``, uint8 RGB) of the first ``a.images`` held-out
+    photos (:func:`heldout_files`) that are at least ``crop`` on each side."""
+    import numpy as np
+
+    from hybridcodec.imageio import read_image
+
+    used = 0
+    for f in heldout_files(a):
+        if used == a.images:
+            return
+        im = read_image(f, rgb=True)
+        if min(im.shape[:2]) < crop:
+            continue
+        y0, x0 = (im.shape[0] - crop) // 2, (im.shape[1] - crop) // 2
+        yield f, np.ascontiguousarray(im[y0 : y0 + crop, x0 : x0 + crop])
+        used += 1
+
+
+def bd_rates_by_image(rows: list[dict], key: str, ref: object, test: object) -> list[float]:
+    """BD-rate (%, ``bpp``/``psnr`` columns) of the rows whose ``key`` is ``test`` against those
+    whose ``key`` is ``ref``, one per ``image`` (sorted by name)."""
+    from hybridcodec.metrics import bd_rate
+
+    out = []
+    for name in sorted({r["image"] for r in rows}):
+        r0 = [r for r in rows if r["image"] == name and r[key] == ref]
+        r1 = [r for r in rows if r["image"] == name and r[key] == test]
+        out.append(bd_rate([r["bpp"] for r in r0], [r["psnr"] for r in r0],
+                           [r["bpp"] for r in r1], [r["psnr"] for r in r1]))
+    return out
+
+
 def spread(files: list, n: int) -> list:
     """``n`` of ``files`` spread evenly over the list (every k-th): a subset for a timing run."""
     return files[:: max(1, len(files) // n)][:n] if n else files

@@ -12,9 +12,8 @@ import time
 
 import numpy as np
 
-from experiments.common import RESULTS, heldout_files, heldout_parser, write_csv
+from experiments.common import RESULTS, heldout_crops, heldout_parser, write_csv
 from hybridcodec.codec import decode, encode_ex
-from hybridcodec.imageio import read_image
 from hybridcodec.metrics import bd_rate, psnr
 
 
@@ -27,13 +26,7 @@ def main() -> None:
     p.add_argument("--out", default=str(RESULTS / "effort_curve.csv"))
     a = p.parse_args()
     rows = []
-    used = 0
-    for f in heldout_files(a):
-        im = read_image(f, rgb=True)
-        if min(im.shape[:2]) < a.crop:
-            continue
-        y0, x0 = (im.shape[0] - a.crop) // 2, (im.shape[1] - a.crop) // 2
-        x = np.ascontiguousarray(im[y0 : y0 + a.crop, x0 : x0 + a.crop])
+    for f, x in heldout_crops(a, a.crop):
         mp = x.shape[0] * x.shape[1] / 1e6
         for base in a.bases:
             for effort in a.efforts:
@@ -48,9 +41,6 @@ def main() -> None:
                                  "seconds": round(secs, 2),
                                  "seconds_per_mp": round(secs / mp, 2)})
                     print(rows[-1], flush=True)
-        used += 1
-        if used == a.images:
-            break
     write_csv(a.out, rows)
     summary = []
     for base in a.bases:

@@ -18,10 +18,9 @@ import time
 import numpy as np
 import torch
 
-from experiments.common import RESULTS, heldout_files, heldout_parser, write_csv
+from experiments.common import RESULTS, bd_rates_by_image, heldout_crops, heldout_parser, write_csv
 from hybridcodec.basecodecs import get_base
-from hybridcodec.imageio import read_image
-from hybridcodec.metrics import bd_rate, psnr
+from hybridcodec.metrics import psnr
 from hybridcodec.models import default_model_name, get_model
 from hybridcodec.training.rateproxy import rate_proxy
 
@@ -84,15 +83,8 @@ def main() -> None:
     rec, decoder = model.net.rec.eval(), model.decoder
     for prm in rec.parameters():
         prm.requires_grad_(False)
-    files = heldout_files(a)
     rows = []
-    used = 0
-    for f in files:
-        im = read_image(f, rgb=True)
-        if min(im.shape[:2]) < a.crop:
-            continue
-        y0, x0 = (im.shape[0] - a.crop) // 2, (im.shape[1] - a.crop) // 2
-        x = np.ascontiguousarray(im[y0 : y0 + a.crop, x0 : x0 + a.crop])
+    for f, x in heldout_crops(a, a.crop):
         pixels = x.shape[0] * x.shape[1]
         for q in QUALITIES:
             data, _, _, out = _coded(base, rec, decoder, x, q)
@@ -111,18 +103,10 @@ def main() -> None:
                              "bpp": 8 * len(data_r) / pixels, "psnr": round(psnr(x, _u8(out_r)), 4),
                              "seconds": round(secs, 2), "slope_sse_per_bit": round(slope, 2)})
                 print(rows[-2:] if k == a.k[0] else rows[-1], flush=True)
-        used += 1
-        if used == a.images:
-            break
     write_csv(a.out, rows)
     summary = []
     for k in a.k:
-        bds = []
-        for name in sorted({r["image"] for r in rows}):
-            ref = [r for r in rows if r["image"] == name and r["k"] == "plain"]
-            test = [r for r in rows if r["image"] == name and r["k"] == k]
-            bds.append(bd_rate([r["bpp"] for r in ref], [r["psnr"] for r in ref],
-                               [r["bpp"] for r in test], [r["psnr"] for r in test]))
+        bds = bd_rates_by_image(rows, "k", "plain", k)
         secs = [r["seconds"] for r in rows if r["k"] == k]
         summary.append({"k": k, "images": len(bds), "bd_rate_percent_mean": round(float(
             np.mean(bds)), 2), "bd_rate_percent_each": " ".join(f"{b:.2f}" for b in bds),

@@ -19,12 +19,11 @@ import time
 
 import numpy as np
 
-from experiments.common import RESULTS, heldout_files, heldout_parser, write_csv
+from experiments.common import RESULTS, bd_rates_by_image, heldout_crops, heldout_parser, write_csv
 from hybridcodec.adaptconfig import AdaptConfig
 from hybridcodec.basecodecs import get_base
 from hybridcodec.encoder import Encoder
-from hybridcodec.imageio import read_image
-from hybridcodec.metrics import bd_rate, psnr
+from hybridcodec.metrics import psnr
 from hybridcodec.models import default_model_name, get_model
 from hybridcodec.options import EncodeOptions
 from hybridcodec.ratecontrol import codec_slope
@@ -63,13 +62,7 @@ def main() -> None:
         base = get_base(base_name, None if base_name == "jpeg" else "turbo")
         model = get_model(default_model_name(base_name, "compact", profile))
         sub = base.subsampling_for(EncodeOptions().subsampling)
-        used = 0
-        for f in heldout_files(a):
-            im = read_image(f, rgb=True)
-            if min(im.shape[:2]) < a.crop:
-                continue
-            y0, x0 = (im.shape[0] - a.crop) // 2, (im.shape[1] - a.crop) // 2
-            x = np.ascontiguousarray(im[y0 : y0 + a.crop, x0 : x0 + a.crop])
+        for f, x in heldout_crops(a, a.crop):
             pixels = x.shape[0] * x.shape[1]
             for q in QUALITIES[base_name]:
                 enc = Encoder(x, base, model, sub)
@@ -90,20 +83,12 @@ def main() -> None:
                     rows.append({**common, "k": k, "bpp": 8 * n / pixels, "psnr": round(pr, 4),
                                  "seconds": round(secs, 2), "slope_sse_per_bit": round(slope, 2)})
                     print(rows[-2:] if k == a.k[0] else rows[-1], flush=True)
-            used += 1
-            if used == a.images:
-                break
     write_csv(a.out, rows)
     summary = []
     for base_name in a.bases:
         for k in a.k:
-            bds = []
-            for name in sorted({r["image"] for r in rows if r["base"] == base_name}):
-                sel = [r for r in rows if r["image"] == name and r["base"] == base_name]
-                ref = [r for r in sel if r["k"] == "plain"]
-                test = [r for r in sel if r["k"] == k]
-                bds.append(bd_rate([r["bpp"] for r in ref], [r["psnr"] for r in ref],
-                                   [r["bpp"] for r in test], [r["psnr"] for r in test]))
+            sel = [r for r in rows if r["base"] == base_name]
+            bds = bd_rates_by_image(sel, "k", "plain", k)
             secs = [r["seconds"] for r in rows if r["k"] == k and r["base"] == base_name]
             gains = [g for r in rows if r["k"] == k and r["base"] == base_name
                      for g in [_gain_on_curve([s for s in rows if s["image"] == r["image"] and
