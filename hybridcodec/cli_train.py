@@ -62,7 +62,9 @@ def train(
         _D["batch_norm"], "--batch-norm/--no-batch-norm", help="Batch normalisation in the hidden layers."),
     rec_arch: str = typer.Option(
         _D["rec_arch"], help="reccnn, or upconv7: waifu2x's 2x network (compact mode; with "
-                       "--init waifu2x:3 it starts from the pretrained photo network)."),
+                       "--init waifu2x:3 it starts from the pretrained photo network), or ffdnet: FFDNet's "
+                       "denoiser (full mode, --s2d 2; --init ffdnet:15 starts from its colour "
+                       "weights at noise level 15)."),
     pipeline: str = typer.Option(
         _D["pipeline"], help="whole: crops coded whole, patches cut from the decoded crop; patch: "
                       "every patch coded on its own."),

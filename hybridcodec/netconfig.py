@@ -27,16 +27,19 @@ class NetConfig:
     feature_enh: bool = False  # feature enhancement module in the middle of RecCNN
     deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
     #: ``reccnn``; ``upconv7``: waifu2x's 2x network (``waifu2x.Upconv7``; compact mode, its
-    #: fixed sizes replace rec_depth/rec_width/s2d)
+    #: fixed sizes replace rec_depth/rec_width/s2d); ``ffdnet``: FFDNet's denoiser
+    #: (``ffdnet.FFDNetRec``; full resolution, s2d 2, no batch norm, the image not a residual)
     rec_arch: str = "reccnn"
 
     def __post_init__(self) -> None:
         if self.scale not in (1, 2):
             raise ValueError("scale must be 1 (full resolution) or 2 (compact)")
-        if self.rec_arch not in ("reccnn", "upconv7"):
-            raise ValueError("rec_arch must be reccnn or upconv7")
+        if self.rec_arch not in ("reccnn", "upconv7", "ffdnet"):
+            raise ValueError("rec_arch must be reccnn, upconv7 or ffdnet")
         if self.rec_arch == "upconv7" and self.scale != 2:
             raise ValueError("upconv7 is a 2x network: compact mode only")
+        if self.rec_arch == "ffdnet" and (self.scale != 1 or self.s2d != 2):
+            raise ValueError("ffdnet is a full-resolution network on the 2x2 space-to-depth image")
         if self.s2d not in (1, 2):
             raise ValueError("s2d must be 1 or 2")
 
@@ -64,7 +67,8 @@ def macs_per_pixel(config: NetConfig) -> dict[str, float]:
         conv = sum(9 * a * b for a, b in zip(ch[:-1], ch[1:]))
         return {"comcnn": com, "reccnn": (conv + 16 * ch[-1] * 3) / 4}
     p = 3 * config.s2d ** 2
-    rec = 0.0 if d == 0 else 9 * (p * w + (d - 2) * w * w + w * p) / config.s2d ** 2
+    head = p + 1 if config.rec_arch == "ffdnet" else p  # FFDNet's noise-level plane
+    rec = 0.0 if d == 0 else 9 * (head * w + (d - 2) * w * w + w * p) / config.s2d ** 2
     if d and config.feature_enh:
         mid = max(w // 4, 4)
         rec += (2 * w * mid + 49 * 2) / config.s2d ** 2

@@ -39,6 +39,7 @@ from torch import nn
 from ..netconfig import NetConfig, macs_per_pixel
 from .decodermodules import FeatureEnhancement, HighFrequencyBranch
 from .deform import DeformableResidual
+from .ffdnet import FFDNetRec
 from .gain import GainUnit
 from .waifu2x import Upconv7
 
@@ -178,6 +179,8 @@ class HybridNet(nn.Module):
                           config.deform)
         if config.rec_arch == "upconv7":
             self.rec: nn.Module = Upconv7(anchors)
+        elif config.rec_arch == "ffdnet":
+            self.rec = FFDNetRec(config.rec_depth, config.rec_width, anchors)
         else:
             self.rec = RecCNN(config.rec_depth, config.rec_width, anchors, config.batch_norm,
                               config.scale, config.s2d, config.hf_width, config.feature_enh)

@@ -43,7 +43,7 @@ class TrainConfig:
     hf_width: int = 0  # decoder-side high-frequency enhancement branch (Zhang et al. 2025)
     feature_enh: bool = False  # feature enhancement module (Zhang et al. 2025)
     deform: bool = False  # deformable residual module in ComCNN (Fu et al. 2024)
-    rec_arch: str = "reccnn"  # or upconv7 (waifu2x's network; --init waifu2x:3)
+    rec_arch: str = "reccnn"  # upconv7 (waifu2x's; --init waifu2x:3), ffdnet (--init ffdnet:15)
     patch: int = 96
     batch: int = 16
     lr: float = 5e-4

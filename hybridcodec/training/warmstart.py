@@ -1,10 +1,11 @@
 """Starting a network from a trained model (fine-tuning from a shipped model, an ablation at
-equal budget, or waifu2x's published weights)."""
+equal budget, or the published weights of waifu2x and FFDNet)."""
 
 from __future__ import annotations
 
 from ..errors import HybridCodecError
 from ..models import get_model
+from ..nn.ffdnet import ffdnet_state_dict, find_ffdnet, read_ffdnet
 from ..nn.networks import HybridNet
 from ..nn.waifu2x import find_waifu2x, read_ncnn, upconv7_state_dict
 
@@ -16,7 +17,11 @@ def init_from(net: HybridNet, model: str) -> None:
     from a shipped model). ``net`` may add modules (they keep their identity initialisation);
     every tensor of the model must find its counterpart of the same shape.
     ``waifu2x:<noise>`` (noise 0-3) loads waifu2x's photo network into an ``upconv7`` RecCNN
-    (``waifu2x.py``); ComCNN keeps its initialisation."""
+    (``waifu2x.py``); ComCNN keeps its initialisation. ``ffdnet:<sigma>`` loads FFDNet's colour
+    weights into an ``ffdnet`` RecCNN at noise level ``sigma`` (grey levels of 255)."""
+    if model.startswith("ffdnet:"):
+        _init_ffdnet(net, model)
+        return
     if model.startswith("waifu2x:"):
         if net.config.rec_arch != "upconv7":
             raise HybridCodecError("init=waifu2x:N needs the upconv7 RecCNN (rec_arch=upconv7)")
@@ -36,3 +41,23 @@ def init_from(net: HybridNet, model: str) -> None:
         raise HybridCodecError(f"init={model}: its architecture does not fit this network "
                                f"({len(bad)} tensors differ, e.g. {bad[0]})")
     net.load_state_dict(src, strict=False)
+
+
+def _init_ffdnet(net: HybridNet, model: str) -> None:
+    if net.config.rec_arch != "ffdnet":
+        raise HybridCodecError("init=ffdnet:SIGMA needs the ffdnet RecCNN (rec_arch=ffdnet)")
+    try:
+        sigma = float(model.split(":", 1)[1])
+    except ValueError:
+        raise HybridCodecError(f"init={model}: give the noise level, e.g. ffdnet:15") from None
+    if not 0 < sigma <= 75:
+        raise HybridCodecError(f"init={model}: the noise level must be in (0, 75] grey levels")
+    sd = ffdnet_state_dict(read_ffdnet(find_ffdnet()))
+    try:
+        res = net.rec.load_state_dict(sd, strict=False)  # gain units keep their start (1)
+    except RuntimeError:
+        res = None
+    if res is None or res.unexpected_keys or any(
+            not k.startswith(("gains.", "noise.", "sigma0")) for k in res.missing_keys):
+        raise HybridCodecError("the FFDNet weights do not fit this ffdnet RecCNN (12 x 96)")
+    net.rec.sigma0.fill_(sigma / 255)

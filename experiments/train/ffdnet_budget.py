@@ -1,0 +1,91 @@
+"""FFDNet's pretrained start against training from scratch, at equal wall-clock (issue 22, item 4).
+
+Two runs of the lane's recipe (``experiments/train/lane.py`` COMMON: full resolution, 2x2
+space-to-depth, bf16, JPEG files of jpegli, mozjpeg and libjpeg-turbo read through jpegli's
+decoder, the same 8 held-out validation photos), each with the same wall-clock budget, one after
+the other on both cores (run it with nothing else on the machine, the lane paused):
+
+* ``ffdnet``: FFDNet colour (12 x 96, ``--init ffdnet:<sigma>``, the level chosen by
+  ``ffdnet_start.py``), its noise map replaced by the quality's gain unit, fine-tuned;
+* ``scratch``: the lane's own 12 x 64 network from its classical start (zero-initialised residual).
+
+Their validation curves (mean PSNR of QF 10-90 and the gain over the plain decode, against
+seconds and steps) go to ``results/ffdnet_budget.csv`` and ``.png``; the lane's chain (34k s)
+is in ``lane_curves.csv``.
+
+    python -m experiments.train.ffdnet_budget ../shared/data/train ../shared/data/train-extra/bsd100 \
+        ../shared/data/train-extra/sunhays80 --budget 900 --sigma 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from experiments.common import save_figure, write_csv
+from experiments.train.lane import COMMON
+
+RUNS = {
+    "ffdnet": ["--rec-arch", "ffdnet", "--rec-depth", "12", "--rec-width", "96",
+               "--no-batch-norm", "--lr", "0.0002", "--pool-refresh", "4"],
+    "scratch": ["--rec-depth", "12", "--rec-width", "64", "--lr", "0.0005",
+                "--pool-refresh", "4"],
+}
+
+
+def curve(log: Path) -> list[dict]:
+    rows = []
+    for line in log.read_text().splitlines():
+        ev = json.loads(line)
+        if ev.get("event") in ("start", "val", "done") and "val_psnr" in ev:
+            v = ev["val_psnr"]
+            rows.append({"step": ev.get("step", 0), "seconds": ev.get("elapsed_s", 0.0),
+                         "mean_db": v["mean"], "gain_db": v["gain"],
+                         **{k: v[k] for k in v if k.startswith("q")}})
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("data", nargs="+", help="training folders (never Kodak)")
+    p.add_argument("--budget", type=float, default=900, help="wall-clock seconds per run")
+    p.add_argument("--sigma", type=float, default=3, help="FFDNet's start level (grey levels)")
+    p.add_argument("--runs", default="runs/ffdnet_budget")
+    p.add_argument("--only", choices=sorted(RUNS), help="run one of the two (the other's log "
+                   "is read if it is there)")
+    p.add_argument("--out", default="experiments/results/ffdnet_budget.csv")
+    a = p.parse_args()
+    rows = []
+    for name, args in RUNS.items():
+        out = Path(a.runs) / name
+        if a.only in (None, name):
+            init = ["--init", f"ffdnet:{a.sigma:g}"] if name == "ffdnet" else []
+            cmd = [sys.executable, "-m", "hybridcodec", "train", *a.data, "--name",
+                   f"budget-{name}", "--out", str(out), "--budget", str(a.budget), *init,
+                   "--base", "jpeg", *args, *COMMON]
+            subprocess.run(cmd, check=True)
+        if (out / "log.jsonl").exists():
+            rows += [{"run": name, **r} for r in curve(out / "log.jsonl")]
+    write_csv(a.out, rows)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    for name in RUNS:
+        pts = [r for r in rows if r["run"] == name]
+        if pts:
+            ax[0].plot([r["seconds"] for r in pts], [r["gain_db"] for r in pts], "o-", label=name)
+            ax[1].plot([r["step"] for r in pts], [r["gain_db"] for r in pts], "o-", label=name)
+    ax[0].set_xlabel("training seconds (2 cores, bf16)")
+    ax[1].set_xlabel("training steps (batch 16)")
+    for x in ax:
+        x.set_ylabel("validation gain over jpegli's decode (dB, QF 10-90)")
+        x.grid(alpha=0.3)
+        x.legend()
+    fig.suptitle("FFDNet's pretrained start against the lane's network from scratch")
+    save_figure(fig, Path(a.out).with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
