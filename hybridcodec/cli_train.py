@@ -85,8 +85,9 @@ def train(
         _D["clock"], help="What --budget counts: wall (seconds of training steps) or cpu (this "
                      "process's CPU seconds: for runs niced into the background)."),
     precision: str = typer.Option(
-        _D["precision"], help="bf16: bfloat16 autocast with fp32 weights, loss and residual addition "
-                     "(about 2x faster on this CPU, issue 22); fp32."),
+        _D["precision"], help="auto: bf16 where the CPU or GPU has bf16 arithmetic (AVX-512 BF16, AMX), "
+                     "else fp32; bf16: bfloat16 autocast with fp32 weights, loss and residual "
+                     "addition (about 2x faster where native, ~10x slower where emulated); fp32."),
     channels_last: bool = typer.Option(_D["channels_last"], help="NHWC activations (oneDNN's fast layout)."),
     prefetch: int = typer.Option(
         _D["prefetch"], help="Full-resolution networks: 1 codes the training crops ahead in a worker "

@@ -5,7 +5,11 @@ import json
 import numpy as np
 import pytest
 
+import torch
+
 from hybridcodec.models import load_model
+from hybridcodec.training import precision
+from hybridcodec.training.precision import resolve_precision
 from hybridcodec.training.trainer import TrainConfig, train
 
 from .conftest import make_image
@@ -24,8 +28,11 @@ def test_train_exports_a_loadable_model(photos, tmp_path):
     assert res["steps"] == 8
     model = load_model(res["weights"])
     assert model.name == "tiny" and model.base == "jpeg"
-    events = [json.loads(l)["event"] for l in open(tmp_path / "run" / "log.jsonl")]
+    records = [json.loads(l) for l in open(tmp_path / "run" / "log.jsonl")]
+    events = [r["event"] for r in records]
     assert events[0] == "start" and events[-1] == "done"
+    # the default precision is resolved for this machine and recorded
+    assert records[0]["precision"] == resolve_precision("auto", torch.device("cpu"))
     # one validation per phase: a, b, final a
     assert [h["segment"] for h in res["history"]] == [0, 1, 2]
 
@@ -104,3 +111,15 @@ def test_init_from_a_model_keeps_its_function_and_adds_identity_modules(photos, 
     start = json.loads(open(tmp_path / "b" / "log.jsonl").readline())["val_psnr"]
     first_end = json.loads(open(tmp_path / "a" / "log.jsonl").readlines()[-1])["val_psnr"]
     assert start == first_end and res["steps"] == 2
+
+
+def test_auto_precision_is_bf16_only_where_the_hardware_has_it(monkeypatch):
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    assert resolve_precision("auto", cpu) == "fp32"  # emulated bf16 is ~10x slower
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    assert resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.undo()
+    assert precision.native_bf16(torch.device("meta")) is False
+    assert isinstance(precision.native_bf16(cpu), bool)

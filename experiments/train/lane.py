@@ -43,7 +43,7 @@ ARCH = {
 COMMON = ["--mode", "full", "--s2d", "2", "--com-width", "0", "--rounds", "0", "--patch", "64",
           "--batch", "16", "--pipeline", "whole", "--loss", "db", "--ema", "0.999",
           "--val-images", "8", "--val-every", "300", "--log-every", "100", "--clock", "wall",
-          "--threads", "2", "--precision", "bf16", "--pool-size", "1000",
+          "--threads", "2", "--precision", "auto", "--pool-size", "1000",
           "--jpeg-encoders", "jpegli,mozjpeg,turbo", "--decoder", "jpegli"]
 
 

@@ -3,7 +3,8 @@ in checkpoints and in the manifest, and the source of the training CLI's default
 
 Issue 22 added the fast CPU path: ``precision="bf16"`` runs the forward and backward passes under
 bfloat16 autocast while the weights, the optimiser state, the loss and RecCNN's residual addition
-stay fp32; ``channels_last`` stores activations as NHWC (oneDNN's fast layout); ``prefetch`` codes
+stay fp32 (``auto``, the default, uses it only where the hardware has bf16 arithmetic:
+``precision.resolve_precision``); ``channels_last`` stores activations as NHWC (oneDNN's fast layout); ``prefetch`` codes
 the full-resolution networks' training crops in a worker process (``prefetch.CodedFeed``).
 """
 
@@ -15,8 +16,9 @@ from ..errors import HybridCodecError
 
 __all__ = ["TrainConfig", "PRECISIONS", "LOSSES", "SCHEDULES"]
 
-#: training arithmetic: fp32, or bfloat16 autocast with fp32 master weights
-PRECISIONS = ("fp32", "bf16")
+#: training arithmetic: fp32, bfloat16 autocast with fp32 master weights, or ``auto``: bf16
+#: where the device has it in hardware, fp32 elsewhere (emulated bf16 is ~10x slower)
+PRECISIONS = ("auto", "fp32", "bf16")
 
 #: ``mse``; ``l1``; ``db``: MSE weighted per quality bin (equal weight in dB); ``l1+db``: L1 for
 #: the first half of the run, then ``db``
@@ -82,8 +84,9 @@ class TrainConfig:
     #: decoder whose output RecCNN reads (recorded in the model as its ``input_decoder``)
     jpeg_encoders: str = "jpegli,mozjpeg,turbo"
     decoder: str = "jpegli"
-    #: issue 22: ``bf16`` autocast (fp32 weights, loss and residual addition) or ``fp32``
-    precision: str = "bf16"
+    #: issue 22: ``bf16`` autocast (fp32 weights, loss and residual addition), ``fp32``, or
+    #: ``auto`` (bf16 where the hardware has it)
+    precision: str = "auto"
     channels_last: bool = True
     #: full-resolution networks: crops coded ahead by a worker process (0: in the loop)
     prefetch: int = 1

@@ -54,6 +54,7 @@ from .prefetch import CodedFeed, RoundTrip
 from .rateproxy import rate_proxy
 from .recipe import EMA, QualityWeights, lr_scale, phase_segments, reconstruction_loss, segment_at
 from .validation import Validator, validate
+from .precision import resolve_precision
 from .warmstart import init_from
 
 __all__ = ["TrainConfig", "Trainer", "RunState", "TrainResult", "train", "validate",
@@ -160,8 +161,9 @@ class Trainer:
         self.fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.net = net = net.to(dev, memory_format=self.fmt)
         self.ema = EMA(net, cfg.ema) if cfg.ema else None
+        self.precision = resolve_precision(cfg.precision, dev)
         self.amp = dict(device_type=dev.type, dtype=torch.bfloat16,
-                        enabled=cfg.precision == "bf16")
+                        enabled=self.precision == "bf16")
         self.qweights = QualityWeights(base.anchors[0], base.anchors[-1])
         has_com = any(True for _ in net.com.parameters())
         self.hooks: list[SparseState] = []
@@ -361,7 +363,8 @@ class Trainer:
         if st.step == 0:
             v = self.validate()
             self.log({"event": "start", "val_psnr": v, "device": str(self.dev),
-                      "processes": self.ctx.world, "data": self.data_info})
+                      "precision": self.precision, "processes": self.ctx.world,
+                      "data": self.data_info})
             self.say(f"step 0 baseline validation PSNR {v}")
         t_last, t_ckpt = self.clock(), time.monotonic()
         while (seg := segment_at(self.progress(), segs)) < len(segs):
