@@ -117,7 +117,7 @@ def test_init_ffdnet_needs_its_architecture_and_a_level():
         init_from(net, "ffdnet:15")
     ff = HybridNet(NetConfig(com_width=0, rec_depth=12, rec_width=96, batch_norm=False,
                              anchors=ANCHORS, scale=1, s2d=2, rec_arch="ffdnet"))
-    for bad in ("ffdnet:x", "ffdnet:0", "ffdnet:500"):
+    for bad in ("ffdnet:x", "ffdnet:0", "ffdnet:500", "ffdnet:1:2:3", "ffdnet:"):
         with pytest.raises(HybridCodecError, match="noise level"):
             init_from(ff, bad)
 
@@ -129,6 +129,9 @@ def test_the_published_weights_load_into_the_ffdnet_rec():
                              anchors=ANCHORS, scale=1, s2d=2, rec_arch="ffdnet"))
     init_from(ff, "ffdnet:15")
     assert float(ff.rec.sigma0) == pytest.approx(15 / 255)
+    init_from(ff, "ffdnet:20:2")  # geometric in quality from the lowest anchor to the highest
+    level = ff.rec.noise_level(torch.tensor([10.0, 52.5, 95.0])) * 255
+    assert torch.allclose(level, torch.tensor([20.0, 40 ** 0.5, 2.0]), rtol=1e-5)
     small = HybridNet(NetConfig(com_width=0, rec_depth=4, rec_width=8, batch_norm=False,
                                 anchors=ANCHORS, scale=1, s2d=2, rec_arch="ffdnet"))
     with pytest.raises(HybridCodecError, match="do not fit"):

@@ -5,7 +5,7 @@ space-to-depth, bf16, JPEG files of jpegli, mozjpeg and libjpeg-turbo read throu
 decoder, the same 8 held-out validation photos), each with the same wall-clock budget, one after
 the other on both cores (run it with nothing else on the machine, the lane paused):
 
-* ``ffdnet``: FFDNet colour (12 x 96, ``--init ffdnet:<sigma>``, the level chosen by
+* ``ffdnet``: FFDNet colour (12 x 96, ``--init ffdnet:<low>:<high>``, the levels fitted by
   ``ffdnet_start.py``), its noise map replaced by the quality's gain unit, fine-tuned;
 * ``scratch``: the lane's own 12 x 64 network from its classical start (zero-initialised residual).
 
@@ -14,7 +14,7 @@ seconds and steps) go to ``results/ffdnet_budget.csv`` and ``.png``; the lane's 
 is in ``lane_curves.csv``.
 
     python -m experiments.train.ffdnet_budget ../shared/data/train ../shared/data/train-extra/bsd100 \
-        ../shared/data/train-extra/sunhays80 --budget 900 --sigma 3
+        ../shared/data/train-extra/sunhays80 --budget 900 --levels 15.21:1.04
 """
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("data", nargs="+", help="training folders (never Kodak)")
     p.add_argument("--budget", type=float, default=900, help="wall-clock seconds per run")
-    p.add_argument("--sigma", type=float, default=3, help="FFDNet's start level (grey levels)")
+    p.add_argument("--levels", default="15.21:1.04", help="FFDNet's start: noise levels (grey "
+                   "levels) at the lowest and highest anchor quality (ffdnet_start.py's fit)")
     p.add_argument("--runs", default="runs/ffdnet_budget")
     p.add_argument("--only", choices=sorted(RUNS), help="run one of the two (the other's log "
                    "is read if it is there)")
@@ -61,7 +62,7 @@ def main() -> None:
     for name, args in RUNS.items():
         out = Path(a.runs) / name
         if a.only in (None, name):
-            init = ["--init", f"ffdnet:{a.sigma:g}"] if name == "ffdnet" else []
+            init = ["--init", f"ffdnet:{a.levels}"] if name == "ffdnet" else []
             cmd = [sys.executable, "-m", "hybridcodec", "train", *a.data, "--name",
                    f"budget-{name}", "--out", str(out), "--budget", str(a.budget), *init,
                    "--base", "jpeg", *args, *COMMON]

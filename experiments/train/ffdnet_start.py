@@ -40,10 +40,10 @@ def centre_crops(files: list[str], size: int = 256) -> torch.Tensor:
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().div(255)
 
 
-def ffdnet(anchors: tuple[float, ...], sigma: float) -> HybridNet:
+def ffdnet(anchors: tuple[float, ...], spec: str) -> HybridNet:
     net = HybridNet(NetConfig(com_width=0, rec_depth=12, rec_width=96, batch_norm=False,
                               anchors=anchors, scale=1, s2d=2, rec_arch="ffdnet"))
-    init_from(net, f"ffdnet:{sigma:g}")
+    init_from(net, f"ffdnet:{spec}")
     return net.eval()
 
 
@@ -57,7 +57,7 @@ def main() -> None:
     p.add_argument("--out", default="experiments/results/ffdnet_start.csv")
     a = p.parse_args()
     torch.set_num_threads(2)
-    base = get_base("jpeg")
+    base = get_base("jpeg").with_encoder("jpegli")  # the lane's validation files (encoders[0])
     train, val = split_files(os.pathsep.join(a.data), VAL_IMAGES)
     step = max(len(train) // a.choose_images, 1)
     choose = centre_crops(train[::step][: a.choose_images])
@@ -65,20 +65,26 @@ def main() -> None:
             "validation": Validator(base, centre_crops(val), decoder="jpegli")}
     rows = []
 
-    def add(split: str, net_name: str, sigma: float | None, res: dict) -> None:
+    def add(split: str, net_name: str, sigma: str | None, res: dict) -> None:
         rows.append({"set": split, "network": net_name, "sigma": sigma, **res})
         print(split, net_name, sigma, res, flush=True)
 
     sigmas = [float(s) for s in a.sigmas.split(",")]
     for s in sigmas:
-        add("choose", "ffdnet", s, sets["choose"](ffdnet(base.anchors, s)))
-    best = max((r for r in rows if r["set"] == "choose"), key=lambda r: r["mean"])
-    add("validation", "ffdnet", best["sigma"],
-        sets["validation"](ffdnet(base.anchors, best["sigma"])))
+        add("choose", "ffdnet", f"{s:g}", sets["choose"](ffdnet(base.anchors, f"{s:g}")))
+    swept = [r for r in rows if r["set"] == "choose"]
     keys = [k for k in rows[0] if k.startswith("q")]
-    for q in keys:  # the level that is best at each quality (the start of the noise gain unit)
-        r = max((r for r in rows if r["set"] == "choose"), key=lambda r: r[q])
-        print(f"best level at {q}: {r['sigma']:g} ({r[q]:.3f} dB)", flush=True)
+    best = {float(q[1:]): float(max(swept, key=lambda r: r[q])["sigma"]) for q in keys}
+    print("best level per quality:", best, flush=True)
+    # the noise gain unit's start: log(level) linear in quality, fitted to the best levels
+    slope, icpt = np.polyfit(list(best), np.log(list(best.values())), 1)
+    lo, hi = (float(np.exp(icpt + slope * q)) for q in (base.anchors[0], base.anchors[-1]))
+    spec = f"{min(lo, 75):.2f}:{hi:.2f}"
+    single = max(swept, key=lambda r: r["mean"])["sigma"]
+    add("choose", "ffdnet", spec, sets["choose"](ffdnet(base.anchors, spec)))
+    for s in (single, spec):
+        add("validation", "ffdnet", s, sets["validation"](ffdnet(base.anchors, s)))
+    print(f"start: --init ffdnet:{spec} (single best level {single})", flush=True)
     if a.lane:
         name, _, lane, _ = read_model_file(a.lane)
         for split in sets:

@@ -3,6 +3,10 @@ equal budget, or the published weights of waifu2x and FFDNet)."""
 
 from __future__ import annotations
 
+import math
+
+import torch
+
 from ..errors import HybridCodecError
 from ..models import get_model
 from ..nn.ffdnet import ffdnet_state_dict, find_ffdnet, read_ffdnet
@@ -18,7 +22,9 @@ def init_from(net: HybridNet, model: str) -> None:
     every tensor of the model must find its counterpart of the same shape.
     ``waifu2x:<noise>`` (noise 0-3) loads waifu2x's photo network into an ``upconv7`` RecCNN
     (``waifu2x.py``); ComCNN keeps its initialisation. ``ffdnet:<sigma>`` loads FFDNet's colour
-    weights into an ``ffdnet`` RecCNN at noise level ``sigma`` (grey levels of 255)."""
+    weights into an ``ffdnet`` RecCNN at noise level ``sigma`` (grey levels of 255);
+    ``ffdnet:<low>:<high>``: level ``low`` at the lowest anchor quality and ``high`` at the
+    highest, geometric in quality between (the noise gain unit's start)."""
     if model.startswith("ffdnet:"):
         _init_ffdnet(net, model)
         return
@@ -47,10 +53,13 @@ def _init_ffdnet(net: HybridNet, model: str) -> None:
     if net.config.rec_arch != "ffdnet":
         raise HybridCodecError("init=ffdnet:SIGMA needs the ffdnet RecCNN (rec_arch=ffdnet)")
     try:
-        sigma = float(model.split(":", 1)[1])
+        levels = [float(v) for v in model.split(":")[1:]]
     except ValueError:
-        raise HybridCodecError(f"init={model}: give the noise level, e.g. ffdnet:15") from None
-    if not 0 < sigma <= 75:
+        levels = []
+    if len(levels) not in (1, 2):
+        raise HybridCodecError(f"init={model}: give the noise level, e.g. ffdnet:15 or "
+                               f"ffdnet:20:2") from None
+    if not all(0 < v <= 75 for v in levels):
         raise HybridCodecError(f"init={model}: the noise level must be in (0, 75] grey levels")
     sd = ffdnet_state_dict(read_ffdnet(find_ffdnet()))
     try:
@@ -60,4 +69,9 @@ def _init_ffdnet(net: HybridNet, model: str) -> None:
     if res is None or res.unexpected_keys or any(
             not k.startswith(("gains.", "noise.", "sigma0")) for k in res.missing_keys):
         raise HybridCodecError("the FFDNet weights do not fit this ffdnet RecCNN (12 x 96)")
-    net.rec.sigma0.fill_(sigma / 255)
+    low, high = levels[0], levels[-1]
+    net.rec.sigma0.fill_(low / 255)
+    a = net.rec.noise.anchors
+    span = float(a[-1] - a[0]) or 1.0
+    with torch.no_grad():  # log-linear in quality: exactly what the gain unit interpolates
+        net.rec.noise.log_gain[:, 0] = (a - a[0]) / span * math.log(high / low)
