@@ -50,3 +50,23 @@ def test_provenance_is_recorded(tmp_path, monkeypatch):
 
     rec = json.loads((tmp_path / "PROVENANCE.json").read_text())["x.csv"]
     assert rec["command"].endswith("--images 2") and rec["commit"]
+
+
+def test_the_lane_continues_a_version_or_starts_a_family_from_another(tmp_path):
+    import pytest
+
+    from experiments.train.lane import command
+
+    run = tmp_path / "hyc-jpeg2000-full-v5"
+    run.mkdir()
+    (run / "hyc-jpeg2000-full-v5.pt").write_bytes(b"")
+    new, cmd = command("hyc-jpeg2000-full-v5", 60, ["photos"], tmp_path)
+    assert new == "hyc-jpeg2000-full-v6" and cmd[cmd.index("--rec-width") + 1] == "32"
+    new, cmd = command("hyc-jpeg2000-full-m-v1:hyc-jpeg2000-full-v5", 60, ["photos"], tmp_path)
+    assert new == "hyc-jpeg2000-full-m-v1" and cmd[cmd.index("--rec-width") + 1] == "48"
+    assert cmd[cmd.index("--init") + 1] == str(run / "hyc-jpeg2000-full-v5.pt")
+    assert cmd[cmd.index("--out") + 1] == str(tmp_path / "hyc-jpeg2000-full-m-v1")
+    with pytest.raises(SystemExit, match="not a lane model"):
+        command("other-v1:hyc-jpeg2000-full-v5", 60, ["photos"], tmp_path)
+    with pytest.raises(SystemExit, match="neither registered"):
+        command("hyc-jpeg2000-full-m-v1:hyc-jpeg2000-full-v9", 60, ["photos"], tmp_path)

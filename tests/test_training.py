@@ -103,9 +103,21 @@ def test_init_from_a_model_keeps_its_function_and_adds_identity_modules(photos, 
         net = HybridNet(type(plain.config)(**{**plain.config.__dict__, **extra}))
         init_from(net, first)
         assert torch.allclose(net.eval()(x, q), plain(x, q), atol=1e-6), extra
-    wider = HybridNet(type(plain.config)(**{**plain.config.__dict__, "rec_width": 8}))
+    narrower = HybridNet(type(plain.config)(**{**plain.config.__dict__, "rec_width": 2}))
     with pytest.raises(HybridCodecError, match="does not fit"):
-        init_from(wider, first)
+        init_from(narrower, first)
+    # a wider RecCNN (Net2Net-style) starts as the model's function, batch norm's batch
+    # statistics included, and its new channels learn
+    wider = HybridNet(type(plain.config)(**{**plain.config.__dict__, "rec_width": 8}))
+    init_from(wider, first)
+    x2, q2 = torch.rand(2, 3, 32, 32), torch.tensor([30.0, 70.0])
+    assert torch.allclose(wider.eval()(x2, q2), plain.eval()(x2, q2), atol=1e-6)
+    out = wider.train()(x2, q2)
+    assert torch.allclose(out, plain.train()(x2, q2), atol=1e-5)
+    new_in = wider.rec.body[0].weight[:4, 4:]
+    assert not new_in.any() and wider.rec.body[0].weight[4:].abs().sum() > 0
+    (out - x2.mean()).square().mean().backward()
+    assert wider.rec.tail.weight.grad[:, 4:].abs().sum() > 0
     # a fine-tuning run starts from the model's validation figures, not the baseline's
     res = train(_cfg(photos, tmp_path / "b", steps=2, init=first, hf_width=4))
     start = json.loads(open(tmp_path / "b" / "log.jsonl").readline())["val_psnr"]

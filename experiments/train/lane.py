@@ -36,6 +36,10 @@ ARCH = {
                            "--lr", "0.0003", "--pool-refresh", "1"],
     "hyc-jpeg2000-full": ["--base", "jpeg2000", "--rec-depth", "6", "--rec-width", "32",
                           "--lr", "0.0003", "--pool-refresh", "1"],
+    # issue 22 item 3: the width a 0.25 s decode affords (experiments/results/full_arch_speed.csv),
+    # grown from hyc-jpeg2000-full's weights (warmstart: the same function at step 0)
+    "hyc-jpeg2000-full-m": ["--base", "jpeg2000", "--rec-depth", "6", "--rec-width", "48",
+                            "--lr", "0.0003", "--pool-refresh", "1"],
 }
 #: full-resolution networks on the 2x2 space-to-depth image, the recipe of issue 13
 #: (experiments/results/recipe_summary.csv) and issue 22's bigger pool coded ahead (re-coded per
@@ -58,20 +62,24 @@ def family(model: str) -> str:
 
 def command(model: str, budget: float, data: list[str], runs: Path) -> tuple[str, list[str]]:
     """The run that continues ``model``: a registered name, or an earlier lane run's final
-    weights (``runs/<model>/<model>.pt``) when that version was not registered."""
-    if family(model) not in ARCH:
-        raise SystemExit(f"{model}: not a lane model ({', '.join(ARCH)})")
+    weights (``runs/<model>/<model>.pt``) when that version was not registered.
+    ``NEW:FROM`` starts ``NEW`` (a lane family's first version) from ``FROM``'s weights, e.g.
+    ``hyc-jpeg2000-full-m-v1:hyc-jpeg2000-full-v5`` (a wider network grown from a narrower)."""
+    new, _, start = model.partition(":")
+    if not start:
+        new, start = next_name(model), model
+    if family(new) not in ARCH:
+        raise SystemExit(f"{new}: not a lane model ({', '.join(ARCH)})")
     from hybridcodec.models import manifest
 
-    init = model
-    if model not in manifest().get("models", {}):
-        init = str(runs / model / f"{model}.pt")
+    init = start
+    if start not in manifest().get("models", {}):
+        init = str(runs / start / f"{start}.pt")
         if not Path(init).exists():
-            raise SystemExit(f"{model} is neither registered nor a finished lane run ({init})")
-    new = next_name(model)
+            raise SystemExit(f"{start} is neither registered nor a finished lane run ({init})")
     return new, [sys.executable, "-m", "hybridcodec", "train", *data, "--name", new,
                  "--init", init, "--out", str(runs / new), "--budget", str(budget),
-                 *ARCH[family(model)], *COMMON]
+                 *ARCH[family(new)], *COMMON]
 
 
 def copy_runs(src: Path, dst: Path) -> None:
@@ -89,7 +97,8 @@ def copy_runs(src: Path, dst: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--budget", nargs="+", required=True, metavar="MODEL=SECONDS",
-                   help="lane models in order, each with its wall-clock budget")
+                   help="lane models in order, each with its wall-clock budget (MODEL: the "
+                   "version to continue, or NEW:FROM to start a family from FROM's weights)")
     p.add_argument("--data", nargs="+", required=True, help="training folders (never Kodak)")
     p.add_argument("--runs", default="runs/lane")
     p.add_argument("--save", help="copy checkpoints and logs here after each run and on exit")

@@ -19,7 +19,8 @@ __all__ = ["init_from"]
 def init_from(net: HybridNet, model: str) -> None:
     """Copy a trained model's weights into ``net`` (fine-tuning, e.g. an ablation at equal budget
     from a shipped model). ``net`` may add modules (they keep their identity initialisation);
-    every tensor of the model must find its counterpart of the same shape.
+    every tensor of the model must find its counterpart of the same shape, or (RecCNN) a wider
+    one: a wider network starts as the model's exact function (:func:`_widen`).
     ``waifu2x:<noise>`` (noise 0-3) loads waifu2x's photo network into an ``upconv7`` RecCNN
     (``waifu2x.py``); ComCNN keeps its initialisation. ``ffdnet:<sigma>`` loads FFDNet's colour
     weights into an ``ffdnet`` RecCNN at noise level ``sigma`` (grey levels of 255);
@@ -42,11 +43,33 @@ def init_from(net: HybridNet, model: str) -> None:
         return
     src = get_model(model).net.state_dict()
     dst = net.state_dict()
-    bad = [k for k, v in src.items() if k not in dst or dst[k].shape != v.shape]
+    bad = [k for k, v in src.items() if k not in dst or not _fits(dst[k], v, k)]
     if bad:
         raise HybridCodecError(f"init={model}: its architecture does not fit this network "
                                f"({len(bad)} tensors differ, e.g. {bad[0]})")
-    net.load_state_dict(src, strict=False)
+    net.load_state_dict({k: _widen(dst[k], v) for k, v in src.items()}, strict=False)
+
+
+def _fits(new: torch.Tensor, old: torch.Tensor, name: str) -> bool:
+    """The same shape, or (RecCNN only) a wider one: every dimension at least the model's."""
+    if new.shape == old.shape:
+        return True
+    return name.startswith("rec.") and new.ndim == old.ndim and \
+        all(a >= b for a, b in zip(new.shape, old.shape))
+
+
+def _widen(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
+    """``old`` in the leading block of ``new`` (Net2Net-style widening, Chen et al. 2016): a
+    wider RecCNN starts as the narrower model's exact function. The new channels keep their
+    random start (so they learn), but every old output channel reads them through zero weights,
+    the tail included; their batch norm and gain units keep their identity start."""
+    if new.shape == old.shape:
+        return old
+    out = new.detach().clone()
+    if out.ndim == 4:  # a convolution (out, in, k, k): old outputs ignore the new inputs
+        out[: old.shape[0], old.shape[1]:] = 0
+    out[tuple(slice(0, n) for n in old.shape)] = old
+    return out
 
 
 def _init_ffdnet(net: HybridNet, model: str) -> None:
