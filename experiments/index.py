@@ -28,12 +28,13 @@ TOPICS = {
         "default_quality", "mode_estimate", "search_prior", "lane_eval"]),
     "Speed and memory": ("speed", [
         "runtime_speed", "encode_stages", "encode_speed", "cold_cli", "batch_throughput",
-        "big_images", "memory_large", "arch_timing", "train_speed", "cluster_throughput"]),
+        "big_images", "memory_large", "arch_timing", "train_speed", "full_arch_speed",
+        "cluster_throughput"]),
     "Training: the lane and the recipe": ("train", [
         "lane", "lane_curves", "keep_training", "training_curves", "recipe", "bf16_check",
         "rate_proxy", "rate_aware", "module_ablation", "distributed_bench", "distill_report",
         "gpu_pack", "train_gpu", "waifu2x_check", "ffdnet_start", "ffdnet_budget",
-        "register_models"]),
+        "conditioning_probe", "register_models"]),
     "Encode-time adaptation": ("adapt", ["adaptation_sweep", "adapt_budget", "adapt_recipe",
                                          "encode_side", "encode_side_compact", "update_decode",
                                          "effort_curve", "update_coder", "adapt_sizes"]),

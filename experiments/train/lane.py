@@ -94,6 +94,17 @@ def copy_runs(src: Path, dst: Path) -> None:
                 tmp.replace(dst / run.name / f)
 
 
+def _wait(jobs: list, save: str | None, runs: Path) -> None:
+    """Wait for the started runs, then copy every run's state into ``save``."""
+    while jobs:
+        new, log, proc = jobs.pop(0)
+        rc = proc.wait()
+        log.close()
+        print(f"{time.strftime('%H:%M:%S')} {new} exited {rc}", flush=True)
+        if save:
+            copy_runs(runs, Path(save))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--budget", nargs="+", required=True, metavar="MODEL=SECONDS",
@@ -103,6 +114,8 @@ def main() -> None:
     p.add_argument("--runs", default="runs/lane")
     p.add_argument("--save", help="copy checkpoints and logs here after each run and on exit")
     p.add_argument("--restore", help="copy checkpoints and logs from here before starting")
+    p.add_argument("--parallel", action="store_true", help="run the models at once, one core "
+                   "each (a comparison at equal wall-clock under the same load)")
     a = p.parse_args()
     runs = Path(a.runs)
     if a.restore and Path(a.restore).is_dir():  # a new machine: the committed lane state
@@ -111,6 +124,7 @@ def main() -> None:
                 copy_runs(run.parent, runs)
                 break
     try:
+        jobs = []
         for item in a.budget:
             model, _, secs = item.partition("=")
             new, cmd = command(model, float(secs), a.data, runs)
@@ -118,14 +132,17 @@ def main() -> None:
             if (out / f"{new}.pt").exists():
                 print(f"{new}: done already", flush=True)
                 continue
+            if a.parallel:  # one core each: the runs share the machine, and any other load
+                cmd[cmd.index("--threads") + 1] = "1"
             out.mkdir(parents=True, exist_ok=True)
             (out / "command.txt").write_text(" ".join(cmd[1:]) + "\n")
             print(f"{time.strftime('%H:%M:%S')} start {new}", flush=True)
-            with open(out / "stdout.log", "a") as log:
-                rc = subprocess.call(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-            print(f"{time.strftime('%H:%M:%S')} {new} exited {rc}", flush=True)
-            if a.save:
-                copy_runs(runs, Path(a.save))
+            log = open(out / "stdout.log", "a")
+            jobs.append((new, log, subprocess.Popen(cmd, cwd=ROOT, stdout=log,
+                                                    stderr=subprocess.STDOUT)))
+            if not a.parallel:
+                _wait(jobs, a.save, runs)
+        _wait(jobs, a.save, runs)
     finally:
         if a.save:
             copy_runs(runs, Path(a.save))
