@@ -1,12 +1,14 @@
 """FFDNet's pretrained start against training from scratch, at equal wall-clock (issue 22, item 4).
 
 Two runs of the lane's recipe (``experiments/train/lane.py`` COMMON: full resolution, 2x2
-space-to-depth, bf16, JPEG files of jpegli, mozjpeg and libjpeg-turbo read through jpegli's
-decoder, the same 8 held-out validation photos), each with the same wall-clock budget, one after
-the other on both cores (run it with nothing else on the machine, the lane paused):
+space-to-depth, the precision ``train`` picks for this CPU, JPEG files of jpegli, mozjpeg and
+libjpeg-turbo read through jpegli's decoder, the same 8 held-out validation photos), each with
+the same wall-clock budget, one after the other on both cores (run it with nothing else on the
+machine, the lane paused):
 
 * ``ffdnet``: FFDNet colour (12 x 96, ``--init ffdnet:<low>:<high>``, the levels fitted by
-  ``ffdnet_start.py``), its noise map replaced by the quality's gain unit, fine-tuned;
+  ``ffdnet_start.py``), its noise map replaced by the quality's gain unit, fine-tuned at
+  ``--ffdnet-lr``;
 * ``scratch``: the lane's own 12 x 64 network from its classical start (zero-initialised residual).
 
 Their validation curves (mean PSNR of QF 10-90 and the gain over the plain decode, against
@@ -15,6 +17,14 @@ is in ``lane_curves.csv``.
 
     python -m experiments.train.ffdnet_budget ../shared/data/train ../shared/data/train-extra/bsd100 \
         ../shared/data/train-extra/sunhays80 --budget 900 --levels 15.21:1.04
+
+FFDNet has no batch norm and outputs the image itself, so Adam's first steps (every weight moved
+by about the learning rate) wreck it at the lane's rates. The rate is chosen by a short probe
+(one run per rate, FFDNet only, ``results/ffdnet_lr_probe.csv``):
+
+    python -m experiments.train.ffdnet_budget ../shared/data/train ../shared/data/train-extra/bsd100 \
+        ../shared/data/train-extra/sunhays80 --budget 60 --only ffdnet --ffdnet-lr 2e-4,5e-5,2e-5 \
+        --runs runs/ffdnet_lr_probe --out experiments/results/ffdnet_lr_probe.csv
 """
 from __future__ import annotations
 
@@ -29,7 +39,7 @@ from experiments.train.lane import COMMON
 
 RUNS = {
     "ffdnet": ["--rec-arch", "ffdnet", "--rec-depth", "12", "--rec-width", "96",
-               "--no-batch-norm", "--lr", "0.0002", "--pool-refresh", "4"],
+               "--no-batch-norm", "--pool-refresh", "4"],  # --lr: --ffdnet-lr
     "scratch": ["--rec-depth", "12", "--rec-width", "64", "--lr", "0.0005",
                 "--pool-refresh", "4"],
 }
@@ -53,27 +63,33 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=900, help="wall-clock seconds per run")
     p.add_argument("--levels", default="15.21:1.04", help="FFDNet's start: noise levels (grey "
                    "levels) at the lowest and highest anchor quality (ffdnet_start.py's fit)")
+    p.add_argument("--ffdnet-lr", default="2e-5", help="FFDNet's fine-tuning rate, or several "
+                   "(comma-separated: one run each). A pretrained network without batch norm: "
+                   "2e-4 and 5e-5 wreck it in 60 s, 2e-5 gains (results/ffdnet_lr_probe.csv)")
     p.add_argument("--runs", default="runs/ffdnet_budget")
     p.add_argument("--only", choices=sorted(RUNS), help="run one of the two (the other's log "
                    "is read if it is there)")
     p.add_argument("--out", default="experiments/results/ffdnet_budget.csv")
     a = p.parse_args()
     rows = []
+    lrs = a.ffdnet_lr.split(",")
     for name, args in RUNS.items():
-        out = Path(a.runs) / name
-        if a.only in (None, name):
-            init = ["--init", f"ffdnet:{a.levels}"] if name == "ffdnet" else []
-            cmd = [sys.executable, "-m", "hybridcodec", "train", *a.data, "--name",
-                   f"budget-{name}", "--out", str(out), "--budget", str(a.budget), *init,
-                   "--base", "jpeg", *args, *COMMON]
-            subprocess.run(cmd, check=True)
-        if (out / "log.jsonl").exists():
-            rows += [{"run": name, **r} for r in curve(out / "log.jsonl")]
+        for lr in lrs if name == "ffdnet" else [""]:
+            run = f"{name}@{lr}" if len(lrs) > 1 and lr else name
+            out = Path(a.runs) / run
+            if a.only in (None, name):
+                init = ["--init", f"ffdnet:{a.levels}", "--lr", lr] if lr else []
+                cmd = [sys.executable, "-m", "hybridcodec", "train", *a.data, "--name",
+                       f"budget-{name}", "--out", str(out), "--budget", str(a.budget), *init,
+                       "--base", "jpeg", *args, *COMMON]
+                subprocess.run(cmd, check=True)
+            if (out / "log.jsonl").exists():
+                rows += [{"run": run, **r} for r in curve(out / "log.jsonl")]
     write_csv(a.out, rows)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    for name in RUNS:
+    for name in dict.fromkeys(r["run"] for r in rows):
         pts = [r for r in rows if r["run"] == name]
         if pts:
             ax[0].plot([r["seconds"] for r in pts], [r["gain_db"] for r in pts], "o-", label=name)
