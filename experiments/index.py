@@ -33,7 +33,7 @@ TOPICS = {
     "Training: the lane and the recipe": ("train", [
         "lane", "lane_curves", "keep_training", "training_curves", "recipe", "bf16_check",
         "rate_proxy", "rate_aware", "module_ablation", "distributed_bench", "distill_report",
-        "gpu_pack", "train_gpu", "waifu2x_check", "ffdnet_start", "ffdnet_budget",
+        "gpu_pack", "train_gpu", "waifu2x_check", "ffdnet_start", "ffdnet_budget", "earlier_jpeg",
         "conditioning_probe", "register_models"]),
     "Encode-time adaptation": ("adapt", ["adaptation_sweep", "adapt_budget", "adapt_recipe",
                                          "encode_side", "encode_side_compact", "update_decode",
