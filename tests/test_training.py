@@ -31,8 +31,9 @@ def test_train_exports_a_loadable_model(photos, tmp_path):
     records = [json.loads(l) for l in open(tmp_path / "run" / "log.jsonl")]
     events = [r["event"] for r in records]
     assert events[0] == "start" and events[-1] == "done"
-    # the default precision is resolved for this machine and recorded
+    # the default precision is resolved for this machine and recorded, in the log and the model
     assert records[0]["precision"] == resolve_precision("auto", torch.device("cpu"))
+    assert model.meta["precision"] == records[0]["precision"]
     # one validation per phase: a, b, final a
     assert [h["segment"] for h in res["history"]] == [0, 1, 2]
 

@@ -23,15 +23,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def history(models: dict, name: str) -> tuple[int, float]:
-    """(steps, seconds) a registered model has seen in all, before any lane run."""
+    """(steps, seconds) a registered model has seen in all, before any lane run: the manifest's
+    ``steps_cumulative`` where it has one (it counts unregistered lane runs too), else the steps
+    summed along ``fine_tuned_from``."""
+    entry = models.get(name, {})
+    secs = float(entry.get("train_seconds_cumulative") or entry.get("train_seconds") or 0)
+    if entry.get("steps_cumulative"):
+        return int(entry["steps_cumulative"]), secs
     steps, seen = 0, set()
     cur = name
     while cur in models and cur not in seen:
         seen.add(cur)
         steps += int(models[cur].get("steps") or 0)
         cur = models[cur].get("fine_tuned_from") or models[cur].get("teacher_of") or ""
-    entry = models.get(name, {})
-    secs = float(entry.get("train_seconds_cumulative") or entry.get("train_seconds") or 0)
     return steps, secs
 
 
@@ -56,7 +60,11 @@ def main() -> None:
     models = json.loads((ROOT / "weights" / "MANIFEST.json").read_text())["models"]
     lane = Path(a.lane)
     rows = []
-    for run in sorted(p for p in lane.glob("*") if (p / "log.jsonl").exists()):
+    def version(p: Path) -> tuple[str, int]:  # v10 after v9, not after v1
+        m = re.fullmatch(r"(.*)-v(\d+)", p.name)
+        return (m.group(1), int(m.group(2))) if m else (p.name, 0)
+
+    for run in sorted((p for p in lane.glob("*") if (p / "log.jsonl").exists()), key=version):
         start, s0, t0 = origin(run, models, lane)
         el = 0.0
         for r in (json.loads(line) for line in open(run / "log.jsonl")):

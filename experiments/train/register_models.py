@@ -267,7 +267,8 @@ def main(argv: list[str]) -> None:
             "train_seconds": meta["train_seconds"],
             "device": meta.get("device", "cpu") + (
                 f" (2-core CPU, {cfg.get('threads') or 2} thread(s), "
-                f"{cfg.get('precision', 'fp32')})" if meta.get("device", "cpu") == "cpu" else ""),
+                f"{meta.get('precision', cfg.get('precision', 'fp32'))})"
+                if meta.get("device", "cpu") == "cpu" else ""),
             "validation_psnr_db": meta["val_psnr"],
             "validation_psnr_db_at_step_0": baseline_validation(cfg),
             **({"teacher": meta["teacher"]} if distilled else {}),

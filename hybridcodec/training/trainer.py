@@ -425,7 +425,7 @@ class Trainer:
                    meta={"train_config": asdict(cfg), "steps": st.step,
                          "input_decoder": self.decoder, "data": self.data_info,
                          "train_seconds": round(st.elapsed, 1), "device": str(self.dev),
-                         "val_psnr": v})
+                         "precision": self.precision, "val_psnr": v})
         self.log({"event": "done", "step": st.step, "val_psnr": v, "weights": str(weights)})
         self.say(f"done: {st.step} steps, val PSNR {v}, weights {weights}")
         self.ctx.barrier()
