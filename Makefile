@@ -131,7 +131,7 @@ ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/
 # Issue 22: the training lane (experiments/train/lane.py), in a worktree of its own so that edits never
 # touch a running run; its checkpoints are copied to experiments/lane/ (committed before a stop)
 LANE_DIR ?= ../lane
-LANE_BUDGET ?= hyc-jpeg-full-v2=2700 hyc-jpeg-full-fast-v2=1200 hyc-jpeg2000-full-v2=1500
+LANE_BUDGET ?= hyc-jpeg-full-v10=3600 hyc-jpeg2000-full-m-v2=3600
 lane: $(STAMP) ## Issue 22: the training lane in $(LANE_DIR), niced, resumed, checkpoints to experiments/lane
 	test -d $(LANE_DIR) || git worktree add --detach $(LANE_DIR) HEAD
 	test -e $(LANE_DIR)/.venv || ln -s $(CURDIR)/.venv $(LANE_DIR)/.venv
