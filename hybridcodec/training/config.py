@@ -4,8 +4,9 @@ in checkpoints and in the manifest, and the source of the training CLI's default
 Issue 22 added the fast CPU path: ``precision="bf16"`` runs the forward and backward passes under
 bfloat16 autocast while the weights, the optimiser state, the loss and RecCNN's residual addition
 stay fp32 (``auto``, the default, uses it only where the hardware has bf16 arithmetic:
-``precision.resolve_precision``); ``channels_last`` stores activations as NHWC (oneDNN's fast layout); ``prefetch`` codes
-the full-resolution networks' training crops in a worker process (``prefetch.CodedFeed``).
+``precision.resolve_precision``); ``channels_last`` stores activations as NHWC (oneDNN's fast
+layout); ``prefetch`` codes the full-resolution networks' training crops in a worker process
+(``prefetch.CodedFeed``).
 """
 
 from __future__ import annotations
