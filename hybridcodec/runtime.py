@@ -24,7 +24,7 @@ import numpy as np
 from .cores import threads
 from .errors import HybridCodecError
 
-__all__ = ["available", "threads", "session", "session_with_update", "run"]
+__all__ = ["available", "threads", "session", "session_with_update", "make_session", "run"]
 
 
 def available() -> bool:
@@ -60,7 +60,9 @@ def _new_session(ort, data: bytes, opts):
         raise HybridCodecError(f"onnxruntime cannot load the network: {exc}") from exc
 
 
-def _make_session(data: bytes, n_threads: int):
+def make_session(data: bytes, n_threads: int):
+    """An onnxruntime session of the ONNX graph ``data`` with the decoder's options (CPU,
+    ``n_threads`` intra-op threads, every graph optimisation), not cached."""
     import onnxruntime as ort
 
     return _new_session(ort, data, _options(ort, n_threads))
@@ -68,7 +70,7 @@ def _make_session(data: bytes, n_threads: int):
 
 @functools.lru_cache(maxsize=16)
 def _session(path: str, sha256: str, n_threads: int):
-    return _make_session(_read_checked(path, sha256), n_threads)
+    return make_session(_read_checked(path, sha256), n_threads)
 
 
 def session(path: str, sha256: str):
@@ -87,7 +89,7 @@ def _base_values(path: str, sha256: str) -> dict[str, np.ndarray]:
 def _overridable_session(path: str, sha256: str, names: tuple[str, ...], n_threads: int):
     from .onnxparams import with_inputs
 
-    return _make_session(with_inputs(_read_checked(path, sha256), list(names)), n_threads)
+    return make_session(with_inputs(_read_checked(path, sha256), list(names)), n_threads)
 
 
 def session_with_update(path: str, sha256: str, names: list[str],

@@ -66,7 +66,7 @@ def test_an_update_session_computes_what_the_onnx_package_would():
         t = inits[names[i]]
         t.CopyFrom(numpy_helper.from_array((base[names[i]] + d).astype(np.float32), t.name))
     x = rng.random((1, 3, 32, 48)).astype(np.float32)
-    ref = runtime.run(runtime._make_session(proto.SerializeToString(), 1), x, 50.0)
+    ref = runtime.run(runtime.make_session(proto.SerializeToString(), 1), x, 50.0)
     sess, feeds = runtime.session_with_update(path, sha, names, deltas)
     ours = runtime.run(sess, x, 50.0, feeds)
     plain = runtime.run(runtime.session(path, sha), x, 50.0)

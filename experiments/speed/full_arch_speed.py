@@ -20,7 +20,6 @@ with ``kill -STOP``), or the times measure the other load.
 from __future__ import annotations
 
 import argparse
-import io
 import time
 
 import numpy as np
@@ -29,28 +28,19 @@ import torch
 from experiments.common import write_csv
 from experiments.speed.train_speed import raw_step_ms
 from hybridcodec.netconfig import macs_per_pixel
-from hybridcodec.nn.export import OPSET
+from hybridcodec.nn.export import to_onnx
 from hybridcodec.nn.networks import HybridNet, NetConfig
+from hybridcodec.runtime import make_session
 from hybridcodec.training.precision import resolve_precision
 
-SIZES = ((6, 32), (8, 32), (6, 40), (8, 40), (6, 48), (8, 48), (10, 48), (12, 48), (12, 64), (16, 64), (20, 64))
+SIZES = ((6, 32), (8, 32), (6, 40), (8, 40), (6, 48), (8, 48), (10, 48), (12, 48), (12, 64),
+         (16, 64), (20, 64))
 ANCHORS = (20.0, 25.0, 30.0, 35.0, 40.0, 45.0)  # JPEG 2000's (the cost does not depend on them)
 
 
 def decode_ms(net: torch.nn.Module, runs: int, threads: int) -> float:
-    import onnxruntime as ort
-
     x, q = torch.rand(1, 3, 512, 768), torch.tensor([30.0])
-    buf = io.BytesIO()
-    torch.onnx.export(net, (x, q), buf, dynamo=False, opset_version=OPSET,
-                      input_names=["x", "q"], output_names=["y"],
-                      dynamic_axes={"x": {2: "h", 3: "w"}, "y": {2: "oh", 3: "ow"}},
-                      do_constant_folding=False)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(buf.getvalue(), sess_options=opts,
-                                providers=["CPUExecutionProvider"])
+    sess = make_session(to_onnx(net, (x, q)), threads)  # exactly as a registered model decodes
     feed = {"x": x.numpy(), "q": q.numpy()}
     sess.run(None, feed)
     times = []

@@ -22,12 +22,14 @@ import numpy as np
 from ..errors import HybridCodecError
 from ..models import Model
 
-__all__ = ["export_model", "OPSET"]
+__all__ = ["export_model", "to_onnx", "OPSET"]
 
 OPSET = 17
 
 
-def _to_onnx(module, example: tuple) -> bytes:
+def to_onnx(module, example: tuple) -> bytes:
+    """``module`` as the ONNX graph a registered model ships (inputs ``x``, ``q``; every
+    parameter an initializer under its own name; batch norm unfused)."""
     import torch
 
     buf = io.BytesIO()
@@ -82,7 +84,7 @@ def _max_diff(module, data: bytes, x, q: float) -> int:
 
     from .. import runtime
 
-    sess = runtime._make_session(data, runtime.threads())
+    sess = runtime.make_session(data, runtime.threads())
     with torch.no_grad():
         ref = module(x, torch.tensor([q])).clamp(0, 1).mul(255).round().numpy()
     got = np.rint(np.clip(runtime.run(sess, x.numpy(), q), 0, 1) * np.float32(255))
@@ -124,7 +126,7 @@ def export_model(model: Model, folder: str | os.PathLike | None = None, *,
         nets.append(("com", net.com))
     for key, module in nets:
         x = torch.rand(1, 3, check_side, check_side, generator=gen)
-        data = _to_onnx(module, (x, torch.tensor([float(qs[0])])))
+        data = to_onnx(module, (x, torch.tensor([float(qs[0])])))
         if key == "rec":
             _check_names(data, [n for n, _ in module.named_parameters()])
         diff = max(_max_diff(module, data, x, float(q)) for q in qs)

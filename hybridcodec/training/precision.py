@@ -3,8 +3,8 @@
 bfloat16 autocast halves a training step only where the hardware has bf16 arithmetic: CPUs with
 AVX-512 BF16 or AMX (oneDNN's bf16 kernels), and GPUs that report bf16 support. Elsewhere
 PyTorch emulates it, and a step gets slower, not faster: on an AVX2-only AMD EPYC the 6 x 32
-network's step took 641 ms in bf16 against 61 ms in fp32
-(``experiments/results/train_speed.csv``). ``precision="auto"``, the default, therefore resolves
+network's raw step took 641 ms in bf16 against 61 ms in fp32 (2026-12-07,
+``experiments.speed.train_speed.raw_step_ms``; ``train_speed.csv`` is from an AVX-512 BF16 CPU). ``precision="auto"``, the default, therefore resolves
 to ``bf16`` only where it is native, and to ``fp32`` everywhere else.
 """
 
