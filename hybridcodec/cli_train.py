@@ -73,6 +73,9 @@ def train(
     loss: str = typer.Option(
         _D["loss"], help="mse, l1, db (every quality weighs the same in dB) or l1+db."),
     schedule: str = typer.Option(_D["schedule"], help="Learning rate: cosine, constant or step."),
+    warmup: int = typer.Option(
+        _D["warmup"], help="Linear learning-rate warm-up over the first so many steps (0: none; "
+                  "for runs continued from trained weights, --init)."),
     rate_weight: float = typer.Option(
         _D["rate_weight"], help="Phase (b): weight of the codec's differentiable rate proxy (issue 13; "
                   "needs --loss db; 0: distortion only, as the paper)."),
@@ -111,7 +114,7 @@ def train(
         device=device, seed=seed, sparse_density=sparse_density, sparse_method=sparse_method,
         log_every=log_every, init=init, jpeg_encoders=jpeg_encoders, decoder=decoder,
         batch_norm=batch_norm, rec_arch=rec_arch, pipeline=pipeline, crop_min=crop_min,
-        crop_max=crop_max, loss=loss, schedule=schedule, ema=ema, rate_weight=rate_weight,
+        crop_max=crop_max, loss=loss, schedule=schedule, warmup=warmup, ema=ema, rate_weight=rate_weight,
         clock=clock, val_images=val_images, val_every_s=val_every, precision=precision,
         channels_last=channels_last, prefetch=prefetch, pool_size=pool_size,
         pool_refresh=pool_refresh)

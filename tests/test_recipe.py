@@ -99,6 +99,11 @@ def test_ema_and_schedules():
     assert torch.allclose(ema.module.weight, 0.5 * before + 0.5 * net.weight)
     assert lr_scale("cosine", 0) == 1 and lr_scale("cosine", 1) == pytest.approx(0.05)
     assert lr_scale("constant", 0.9) == 1 and lr_scale("step", 0.9) == pytest.approx(0.1)
+    # a linear warm-up over the first steps, then the schedule itself
+    assert lr_scale("constant", 0.0, step=0, warmup=4) == pytest.approx(0.25)
+    assert lr_scale("cosine", 0.0, step=1, warmup=4) == pytest.approx(0.5)
+    assert lr_scale("cosine", 1.0, step=3, warmup=4) == pytest.approx(0.05)
+    assert lr_scale("step", 0.9, step=100, warmup=4) == pytest.approx(0.1)
     with pytest.raises(HybridCodecError):
         lr_scale("linear", 0.5)
     with pytest.raises(HybridCodecError):

@@ -56,6 +56,30 @@ def test_killed_run_resumes_from_checkpoint(photos, tmp_path):
     assert events.count("start") == 1 and events[-1] == "done"
 
 
+def test_checkpoint_from_before_a_field_existed_resumes_with_its_default(photos, tmp_path):
+    """A checkpoint whose stored settings lack a field added since (here ``warmup``) ran with
+    that field's default: it resumes under the default and is refused under another value."""
+    from hybridcodec import HybridCodecError
+
+    out = tmp_path / "run"
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_phase_b(msg):
+        if msg.startswith("phase b"):
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(_cfg(photos, out), progress=kill_after_phase_b)
+    ck = torch.load(out / "checkpoint.pt", weights_only=False)
+    del ck["config"]["warmup"]
+    torch.save(ck, out / "checkpoint.pt")
+    with pytest.raises(HybridCodecError, match="other settings"):
+        train(_cfg(photos, out, warmup=4))
+    assert train(_cfg(photos, out))["steps"] == 8
+
+
 def test_resume_with_other_settings_is_refused(photos, tmp_path):
     train(_cfg(photos, tmp_path / "run"))
     from hybridcodec import HybridCodecError

@@ -4,7 +4,8 @@ Two runs of the lane's recipe (``experiments/train/lane.py`` COMMON: full resolu
 space-to-depth, the precision ``train`` picks for this CPU, JPEG files of jpegli, mozjpeg and
 libjpeg-turbo read through jpegli's decoder, the same 8 held-out validation photos), each with
 the same wall-clock budget, one after the other on both cores (run it with nothing else on the
-machine, the lane paused):
+machine, the lane paused), or with ``--parallel`` both at once, one core each (the same load on
+both, so the machine need not be quiet):
 
 * ``ffdnet``: FFDNet colour (12 x 96, ``--init ffdnet:<low>:<high>``, the levels fitted by
   ``ffdnet_start.py``), its noise map replaced by the quality's gain unit, fine-tuned at
@@ -70,8 +71,10 @@ def main() -> None:
     p.add_argument("--only", choices=sorted(RUNS), help="run one of the two (the other's log "
                    "is read if it is there)")
     p.add_argument("--out", default="experiments/results/ffdnet_budget.csv")
+    p.add_argument("--parallel", action="store_true", help="run them at once, one core each "
+                   "(the same load on both: for a machine that is not quiet)")
     a = p.parse_args()
-    rows = []
+    rows, jobs, runs = [], [], []
     lrs = a.ffdnet_lr.split(",")
     for name, args in RUNS.items():
         for lr in lrs if name == "ffdnet" else [""]:
@@ -82,9 +85,18 @@ def main() -> None:
                 cmd = [sys.executable, "-m", "hybridcodec", "train", *a.data, "--name",
                        f"budget-{name}", "--out", str(out), "--budget", str(a.budget), *init,
                        "--base", "jpeg", *args, *COMMON]
-                subprocess.run(cmd, check=True)
-            if (out / "log.jsonl").exists():
-                rows += [{"run": run, **r} for r in curve(out / "log.jsonl")]
+                if a.parallel:
+                    cmd[cmd.index("--threads") + 1] = "1"
+                    jobs.append(subprocess.Popen(cmd))
+                else:
+                    subprocess.run(cmd, check=True)
+            runs.append((run, out))
+    for job in jobs:
+        if job.wait():
+            raise SystemExit(f"a run exited {job.returncode}")
+    for run, out in runs:
+        if (out / "log.jsonl").exists():
+            rows += [{"run": run, **r} for r in curve(out / "log.jsonl")]
     write_csv(a.out, rows)
     import matplotlib.pyplot as plt
 

@@ -114,6 +114,8 @@ def main() -> None:
     p.add_argument("--runs", default="runs/lane")
     p.add_argument("--save", help="copy checkpoints and logs here after each run and on exit")
     p.add_argument("--restore", help="copy checkpoints and logs from here before starting")
+    p.add_argument("--warmup", type=int, default=0, help="learning-rate warm-up steps of every "
+                   "run (results/warmup_probe.csv)")
     p.add_argument("--parallel", action="store_true", help="run the models at once, one core "
                    "each (a comparison at equal wall-clock under the same load)")
     a = p.parse_args()
@@ -132,6 +134,8 @@ def main() -> None:
             if (out / f"{new}.pt").exists():
                 print(f"{new}: done already", flush=True)
                 continue
+            if a.warmup:
+                cmd += ["--warmup", str(a.warmup)]
             if a.parallel:  # one core each: the runs share the machine, and any other load
                 cmd[cmd.index("--threads") + 1] = "1"
             out.mkdir(parents=True, exist_ok=True)

@@ -103,15 +103,19 @@ class EMA:
             a.copy_(w)
 
 
-def lr_scale(schedule: str, progress: float) -> float:
-    """The learning-rate factor at ``progress`` (share of the run done, 0 to 1)."""
+def lr_scale(schedule: str, progress: float, step: int = 0, warmup: int = 0) -> float:
+    """The learning-rate factor at ``progress`` (share of the run done, 0 to 1), times a linear
+    warm-up ``(step + 1) / warmup`` over the first ``warmup`` steps (0: none). A run continued
+    from trained weights restarts Adam's moments: without a warm-up its first steps move every
+    weight by about the full rate (issue 22: held-out validation dipped 0.05-0.1 dB)."""
     p = min(max(progress, 0.0), 1.0)
+    ramp = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
     if schedule == "cosine":
-        return max(0.05, 0.5 * (1 + math.cos(math.pi * p)))
+        return ramp * max(0.05, 0.5 * (1 + math.cos(math.pi * p)))
     if schedule == "constant":
-        return 1.0
+        return ramp
     if schedule == "step":
-        return 1.0 if p < 0.8 else 0.1
+        return ramp * (1.0 if p < 0.8 else 0.1)
     raise HybridCodecError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
 
 

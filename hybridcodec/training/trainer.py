@@ -198,7 +198,8 @@ class Trainer:
 
     def _resume(self) -> None:
         ck = torch.load(self.ckpt_path, map_location=self.dev, weights_only=False)
-        if ck["config"] != asdict(self.cfg):
+        # a checkpoint written before a field existed ran with that field's default
+        if {**asdict(TrainConfig(data=self.cfg.data)), **ck["config"]} != asdict(self.cfg):
             raise HybridCodecError(f"{self.ckpt_path} was made with other settings; give "
                                    f"another out=FOLDER")
         self.net.load_state_dict(ck["net"])
@@ -378,7 +379,7 @@ class Trainer:
                           "val_psnr": v})
                 st.last_val = st.elapsed
                 t_last = self.clock()
-            scale_lr = lr_scale(cfg.schedule, self.progress())
+            scale_lr = lr_scale(cfg.schedule, self.progress(), st.step, cfg.warmup)
             x, dec, qt, cods, qs = self._batch(phase)
             if phase == "a" and self.opt_rec:
                 loss, opt, lr = self._loss_a(x, dec, qt), self.opt_rec, cfg.lr
