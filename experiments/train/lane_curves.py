@@ -7,13 +7,15 @@ model the run started from (steps summed along ``fine_tuned_from``; seconds from
 ``train_seconds_cumulative``) plus the run's own.
 
     python -m experiments.train.lane_curves
-    -> experiments/results/lane_curves.csv, lane_curves.png
+    -> experiments/results/lane_curves.csv, lane_curves.png, and lane_curves_summary.csv (per
+       lane: where it stands, and the gain per doubling of steps fitted to the runs' final points)
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -52,6 +54,37 @@ def origin(run: Path, models: dict, lane: Path) -> tuple[str, int, float]:
     return name, s0 + last["step"], t0 + last["elapsed_s"]
 
 
+def doublings(rows: list[dict]) -> list[dict]:
+    """Per lane: where it stands, and the gain per doubling of cumulative steps, fitted (least
+    squares, gain against log2 steps) to the final validation of each finished run within the
+    last doubling (at least the last two). A run's final point is at the end of its cosine
+    decay, so these points are comparable; points inside a run are not (each restart dips,
+    issue 22)."""
+    out = []
+    for ln in dict.fromkeys(r["lane"] for r in rows):
+        pts = [r for r in rows if r["lane"] == ln]
+        ends = [r for r in pts if r["final"]]
+        if ends:
+            half = ends[-1]["cumulative_steps"] / 2
+            ends = [r for r in ends if r["cumulative_steps"] >= half] if \
+                sum(r["cumulative_steps"] >= half for r in ends) >= 2 else ends[-2:]
+        slope = ""
+        if len(ends) >= 2:
+            x = [math.log2(r["cumulative_steps"]) for r in ends]
+            y = [r["gain_db"] for r in ends]
+            mx, my = sum(x) / len(x), sum(y) / len(y)
+            sxx = sum((v - mx) ** 2 for v in x)
+            if sxx > 0:
+                slope = round(sum((u - mx) * (v - my) for u, v in zip(x, y)) / sxx, 4)
+        last = pts[-1]
+        out.append({"lane": ln, "last_run": last["run"], "last_run_finished": last["final"],
+                    "cumulative_steps": last["cumulative_steps"],
+                    "cumulative_seconds": last["cumulative_seconds"],
+                    "last_gain_db": last["gain_db"], "best_gain_db": max(r["gain_db"] for r in pts),
+                    "finished_runs_fitted": len(ends), "db_per_doubling_of_steps": slope})
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--lane", default=str(ROOT / "experiments" / "lane"))
@@ -75,7 +108,8 @@ def main() -> None:
             rows.append({"lane": re.sub(r"-v\d+$", "", run.name), "run": run.name, "from": start,
                          "run_step": step, "run_seconds": el, "cumulative_steps": s0 + step,
                          "cumulative_seconds": round(t0 + el, 1),
-                         "val_mean_db": r["val_psnr"]["mean"], "gain_db": r["val_psnr"]["gain"]})
+                         "val_mean_db": r["val_psnr"]["mean"], "gain_db": r["val_psnr"]["gain"],
+                         "final": int(r.get("event") == "done")})
     if not rows:
         sys.exit(f"no lane runs with logs under {lane}")
     out = Path(a.out)
@@ -83,6 +117,11 @@ def main() -> None:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    summary = doublings(rows)
+    with open(out / "lane_curves_summary.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(summary[0]))
+        w.writeheader()
+        w.writerows(summary)
     import matplotlib
 
     matplotlib.use("Agg")
