@@ -25,7 +25,7 @@ INDEX = HERE / "INDEX.md"
 TOPICS = {
     "Benchmarks and comparisons (RD, against the classical peers)": ("rd", [
         "compare_bench", "compare_models", "standard_vs_hyc", "jpeg_decoders",
-        "default_quality", "mode_estimate", "search_prior", "lane_eval"]),
+        "default_quality", "mode_estimate", "search_prior", "lane_eval", "lowpass_guard"]),
     "Speed and memory": ("speed", [
         "runtime_speed", "encode_stages", "encode_speed", "cold_cli", "batch_throughput",
         "big_images", "memory_large", "arch_timing", "train_speed", "full_arch_speed",

@@ -15,6 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from .inference import COM_MARGIN, Runner, runner_for
+from .lowguard import lowpass_guard
 from .models import Model
 from .tiling import DEFAULT_TILE, run_tiled
 
@@ -47,7 +48,8 @@ def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, 
     """RecCNN on a decoded compact image (uint8), with an optional weight-update applied; runs
     in tiles of ``tile`` input pixels (default: the model's, ``inference.Geometry``) so that
     memory stays bounded at any image size. ``runner``: the engine (default
-    :func:`inference.runner_for`)."""
+    :func:`inference.runner_for`). A full-resolution model whose metadata has
+    ``lowpass_guard`` (pixels) gets the residual's local mean removed (:mod:`lowguard`)."""
     run_net = runner or runner_for(model, deltas)
     g = run_net.geometry
     gray = compact.ndim == 2
@@ -61,6 +63,9 @@ def reconstruct(model: Model, compact: np.ndarray, quality: float, height: int, 
                     progress=_tile_progress("RecCNN", progress))
     arr = out[0]  # (H, W, C), written in place tile by tile: no second copy
     arr = arr[:height, :width, 0] if gray else arr[:height, :width]
+    block = int(model.meta.get("lowpass_guard", 0)) if model.scale == 1 else 0
+    if block:
+        return lowpass_guard(np.ascontiguousarray(arr), compact[:height, :width], block)
     return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 

@@ -1,0 +1,87 @@
+"""The low-frequency guard (issue 22): a colour cast goes, texture stays, memory stays bounded,
+and a model that carries it gets it at decode."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hybridcodec import HybridCodecError, lowguard
+from hybridcodec.lowguard import lowpass_guard
+
+from .conftest import make_image
+
+
+def _cast(img: np.ndarray, shift) -> np.ndarray:
+    return np.clip(img.astype(np.int16) + np.asarray(shift, np.int16), 0, 255).astype(np.uint8)
+
+
+def test_a_uniform_cast_is_removed():
+    dec = np.clip(make_image(70, 90), 40, 200)  # room for the cast: nothing clips
+    out = _cast(dec, [12, -7, 1])
+    assert np.array_equal(lowpass_guard(out, dec, 16), dec)
+
+
+def test_a_cast_that_varies_slowly_is_mostly_removed():
+    dec = np.clip(make_image(96, 128), 40, 200)
+    ramp = np.linspace(-10, 10, 128)[None, :, None].repeat(96, 0).repeat(3, 2)
+    out = np.clip(np.rint(dec + ramp), 0, 255).astype(np.uint8)
+    err_before = np.abs(out.astype(float) - dec).mean()
+    err_after = np.abs(lowpass_guard(out, dec, 16).astype(float) - dec).mean()
+    assert err_after < 0.15 * err_before
+
+
+def test_zero_mean_texture_passes_unchanged():
+    dec = np.full((64, 64, 3), 128, np.uint8)
+    checker = (np.indices((64, 64)).sum(0) % 2 * 2 - 1)[:, :, None] * np.array([5, -3, 4])
+    out = (dec + checker).astype(np.uint8)
+    assert np.array_equal(lowpass_guard(out, dec, 8), out)
+
+
+def test_block_zero_is_the_identity_and_gray_images_work():
+    dec = make_image(33, 47, channels=1)
+    out = _cast(np.clip(dec, 20, 230), 9)
+    assert lowpass_guard(out, dec, 0) is out
+    g = lowpass_guard(out, np.clip(dec, 20, 230), 8)
+    assert g.shape == dec.shape and g.dtype == np.uint8
+    assert np.abs(g.astype(int) - np.clip(dec, 20, 230)).max() <= 1
+
+
+def test_strips_give_the_same_result(monkeypatch):
+    dec = make_image(150, 70, seed=3)
+    out = _cast(make_image(150, 70, seed=4), [3, 0, -2])
+    whole = lowpass_guard(out, dec, 16)
+    monkeypatch.setattr(lowguard, "STRIP", 7)
+    assert np.array_equal(lowpass_guard(out, dec, 16), whole)
+
+
+@pytest.mark.parametrize("bad", [
+    dict(block=1), dict(decoded=np.zeros((8, 9, 3), np.uint8)),
+    dict(decoded=np.zeros((8, 8, 3), np.int16)),
+])
+def test_bad_arguments_are_one_error(bad):
+    args = dict(out=np.zeros((8, 8, 3), np.uint8), decoded=np.zeros((8, 8, 3), np.uint8), block=4)
+    args.update(bad)
+    with pytest.raises(HybridCodecError):
+        lowpass_guard(args["out"], args["decoded"], args["block"])
+
+
+def test_a_full_resolution_model_with_the_guard_gets_it_at_decode():
+    """pipeline.reconstruct applies the guard of a model's metadata, and only then."""
+    import torch
+
+    from hybridcodec.models import Model
+    from hybridcodec.nn.networks import HybridNet, NetConfig
+    from hybridcodec.pipeline import reconstruct
+
+    torch.manual_seed(0)
+    net = HybridNet(NetConfig(0, 3, 4, True, (24.0, 40.0), scale=1, s2d=2)).eval()
+    with torch.no_grad():  # a network that adds a colour cast: the tail's bias
+        net.rec.tail.bias.copy_(torch.tensor([0.05] * 4 + [-0.03] * 4 + [0.0] * 4))
+    dec = np.clip(make_image(40, 56), 30, 220)
+    plain = Model.from_net("cast", net, base="jpeg2000")
+    guarded = dataclasses.replace(plain, meta={"lowpass_guard": 16})
+    out = reconstruct(plain, dec, 30.0, 40, 56)
+    assert abs(out[..., 0].astype(float).mean() - dec[..., 0].mean()) > 8  # the cast
+    g = reconstruct(guarded, dec, 30.0, 40, 56)
+    assert abs(g[..., 0].astype(float).mean() - dec[..., 0].mean()) < 1
