@@ -4,6 +4,7 @@
     python -m experiments.train.register_models --refresh   # re-read Kodak figures from the bench
     python -m experiments.train.register_models --export    # (re-)export every model to ONNX
     python -m experiments.train.register_models runs/rate/x/x.pt=hyc-jpeg2000-v2   # under a new name
+    python -m experiments.train.register_models --lowpass-guard=32 RUN.pt   # with the guard (lowguard.py)
 
 Each entry records the architecture and sizes, base codec, the exact training command, data,
 steps, wall time, device, sha256 and (once `make bench` has run) the Kodak figures taken from
@@ -176,15 +177,19 @@ def main(argv: list[str]) -> None:
     man = json.loads(man_path.read_text()) if man_path.exists() else {}
     man.setdefault("models", {})
     man.setdefault("defaults", {})
+    guard = [int(a.split("=", 1)[1]) for a in argv if a.startswith("--lowpass-guard=")]
     for arg in [a for a in argv if not a.startswith("--")]:
         src, _, rename = arg.partition("=")  # RUN.pt=NEW-NAME installs it under a new name
         model = load_model(src)
-        if rename:
-            save_model(model.net, WEIGHTS / f"{rename}.pt", name=rename, base=model.base,
-                       meta={**model.meta, "renamed_from": model.name})
-            model = load_model(WEIGHTS / f"{rename}.pt")
+        if rename or guard:  # a new file: another name, or the guard in its metadata
+            name = rename or model.name
+            extra = {"renamed_from": model.name} if rename else {}
+            save_model(model.net, WEIGHTS / f"{name}.pt", name=name, base=model.base,
+                       meta={**model.meta, **extra,
+                             **({"lowpass_guard": guard[-1]} if guard else {})})
+            model = load_model(WEIGHTS / f"{name}.pt")
         dst = WEIGHTS / f"{model.name}.pt"
-        if not rename:
+        if not (rename or guard):
             shutil.copyfile(src, dst)
         meta = model.meta
         distilled = "distill_config" in meta
@@ -245,6 +250,11 @@ def main(argv: list[str]) -> None:
                 "trains at about 24 s/step on one core of this machine",
                 "G-VAE gain units after every hidden activation; qualities sampled per example",
             ]
+        if meta.get("lowpass_guard"):
+            deviations.append(
+                f"Low-frequency guard (issue 22): the residual's local mean over "
+                f"{meta['lowpass_guard']}-pixel blocks is removed at decode (hybridcodec/lowguard.py; "
+                "the block chosen on whole held-out photos, results/lowpass_guard_summary.csv)")
         if cfg.get("rate_weight"):
             deviations.append(
                 f"Rate-aware ComCNN (issue 13): phase (b) adds {cfg['rate_weight']:g} x a "
@@ -282,6 +292,7 @@ def main(argv: list[str]) -> None:
             "trained_on": {"jpeg_encoders": cfg.get("jpeg_encoders", "turbo"),
                            "input_decoder": model.decoder} if model.base == "jpeg" else
                           {"encoder": "openjpeg"},
+            **({"lowpass_guard": meta["lowpass_guard"]} if meta.get("lowpass_guard") else {}),
             "sha256": hashlib.sha256(dst.read_bytes()).hexdigest(),
         }
         export(man["models"][model.name], dst)

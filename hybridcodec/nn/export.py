@@ -113,8 +113,10 @@ def export_model(model: Model, folder: str | os.PathLike | None = None, *,
                    "params": [f"{n}:{','.join(map(str, p.shape))}"
                               for n, p in net.rec.named_parameters()],
                    "max_diff_grey_levels": 0}
-    if "input_decoder" in model.meta:
-        block["meta"] = {"input_decoder": model.meta["input_decoder"]}
+    # what decoding needs besides the weights: the decode RecCNN reads, the low-frequency guard
+    kept = {k: model.meta[k] for k in ("input_decoder", "lowpass_guard") if k in model.meta}
+    if kept:
+        block["meta"] = kept
     nets = []
     if model.has_rec:
         rec = net.rec
