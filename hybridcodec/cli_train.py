@@ -73,6 +73,10 @@ def train(
     loss: str = typer.Option(
         _D["loss"], help="mse, l1, db (every quality weighs the same in dB) or l1+db."),
     schedule: str = typer.Option(_D["schedule"], help="Learning rate: cosine, constant or step."),
+    lowpass_guard: int = typer.Option(
+        _D["lowpass_guard"], help="Full mode: remove the local mean of the residual over blocks of "
+                  "this many pixels in training, validation and the model (0: none; 32 for "
+                  "JPEG 2000, experiments/results/lowpass_guard_summary.csv)."),
     warmup: int = typer.Option(
         _D["warmup"], help="Linear learning-rate warm-up over the first so many steps (0: none; "
                   "for runs continued from trained weights, --init)."),
@@ -114,7 +118,7 @@ def train(
         device=device, seed=seed, sparse_density=sparse_density, sparse_method=sparse_method,
         log_every=log_every, init=init, jpeg_encoders=jpeg_encoders, decoder=decoder,
         batch_norm=batch_norm, rec_arch=rec_arch, pipeline=pipeline, crop_min=crop_min,
-        crop_max=crop_max, loss=loss, schedule=schedule, warmup=warmup, ema=ema, rate_weight=rate_weight,
+        crop_max=crop_max, loss=loss, schedule=schedule, warmup=warmup, lowpass_guard=lowpass_guard, ema=ema, rate_weight=rate_weight,
         clock=clock, val_images=val_images, val_every_s=val_every, precision=precision,
         channels_last=channels_last, prefetch=prefetch, pool_size=pool_size,
         pool_refresh=pool_refresh)

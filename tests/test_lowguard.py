@@ -85,3 +85,36 @@ def test_a_full_resolution_model_with_the_guard_gets_it_at_decode():
     assert abs(out[..., 0].astype(float).mean() - dec[..., 0].mean()) > 8  # the cast
     g = reconstruct(guarded, dec, 30.0, 40, 56)
     assert abs(g[..., 0].astype(float).mean() - dec[..., 0].mean()) < 1
+
+
+def test_the_torch_guard_of_training_is_the_decoders():
+    """Training and validation use recipe.guard_residual: the same projection as the decode's
+    (to rounding), where the sides are multiples of the block."""
+    import torch
+
+    from hybridcodec.training.recipe import guard_residual
+
+    dec = make_image(64, 96, seed=1)
+    out = _cast(make_image(64, 96, seed=2), [6, -4, 2])
+    ref = lowpass_guard(out, dec, 16).astype(np.float32)
+
+    def t(a):
+        return torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]
+
+    got = guard_residual(t(out), t(dec), 16)[0].permute(1, 2, 0).numpy()
+    assert np.abs(np.clip(np.rint(got), 0, 255) - ref).max() <= 1
+    assert guard_residual(t(out), t(dec), 0) is not None
+
+
+def test_a_model_trained_with_the_guard_carries_it(photos, tmp_path):
+    from hybridcodec.models import load_model
+    from hybridcodec.training.trainer import TrainConfig, train
+
+    cfg = TrainConfig(data=str(photos), base="jpeg2000", out=str(tmp_path / "run"), name="g",
+                      com_width=0, rec_depth=3, rec_width=4, patch=32, batch=2, rounds=0,
+                      steps=3, val_images=1, mode="full", s2d=2, lowpass_guard=16,
+                      checkpoint_every_s=0.0, crop_min=64, crop_max=96, pool_size=4)
+    res = train(cfg)
+    assert load_model(res["weights"]).meta["lowpass_guard"] == 16
+    with pytest.raises(HybridCodecError):
+        TrainConfig(data="x", mode="compact", lowpass_guard=16).check()

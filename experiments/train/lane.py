@@ -34,12 +34,14 @@ ARCH = {
                       "--lr", "0.0002", "--pool-refresh", "4"],
     "hyc-jpeg-full-fast": ["--base", "jpeg", "--rec-depth", "6", "--rec-width", "32",
                            "--lr", "0.0003", "--pool-refresh", "1"],
+    # JPEG 2000 networks ship with the low-frequency guard (results/lowpass_guard_summary.csv):
+    # trained and validated with it, so that validation measures the decode users get
     "hyc-jpeg2000-full": ["--base", "jpeg2000", "--rec-depth", "6", "--rec-width", "32",
-                          "--lr", "0.0003", "--pool-refresh", "1"],
+                          "--lr", "0.0003", "--pool-refresh", "1", "--lowpass-guard", "32"],
     # issue 22 item 3: the width a 0.25 s decode affords (experiments/results/full_arch_speed.csv),
     # grown from hyc-jpeg2000-full's weights (warmstart: the same function at step 0)
     "hyc-jpeg2000-full-m": ["--base", "jpeg2000", "--rec-depth", "6", "--rec-width", "48",
-                            "--lr", "0.0003", "--pool-refresh", "1"],
+                            "--lr", "0.0003", "--pool-refresh", "1", "--lowpass-guard", "32"],
 }
 #: full-resolution networks on the 2x2 space-to-depth image, the recipe of issue 13
 #: (experiments/results/recipe_summary.csv) and issue 22's bigger pool coded ahead (re-coded per

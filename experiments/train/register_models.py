@@ -39,7 +39,7 @@ FLAGS = {"data": None, "base": "--base", "name": "--name", "budget_s": "--budget
          "loss": "--loss", "schedule": "--schedule", "ema": "--ema",
          "rate_weight": "--rate-weight", "batch_norm": None, "clock": "--clock", "val_images": "--val-images",
          "device": "--device", "precision": "--precision", "pool_size": "--pool-size",
-         "pool_refresh": "--pool-refresh", "warmup": "--warmup"}
+         "pool_refresh": "--pool-refresh", "warmup": "--warmup", "lowpass_guard": "--lowpass-guard"}
 
 
 DISTILL_FLAGS = {"data": None, "teacher": "--teacher", "name": "--name", "budget_s": "--budget",

@@ -67,6 +67,9 @@ class TrainConfig:
     loss: str = "mse"  # recipe.LOSSES
     schedule: str = "cosine"  # recipe.SCHEDULES
     warmup: int = 0  # linear learning-rate warm-up over the first so many steps (0: none)
+    #: full-resolution mode: the low-frequency guard (``hybridcodec.lowguard``, block in pixels)
+    #: in training, validation and the exported model's metadata (0: none)
+    lowpass_guard: int = 0
     rate_weight: float = 0.0  # phase (b): + rate_weight * rateproxy (issue 13; needs loss db)
     ema: float = 0.0  # decay of the weight average that is validated and exported (0: none)
     val_every_s: float = 0.0  # validate every so many training seconds too (0: per phase)
@@ -104,6 +107,8 @@ class TrainConfig:
             raise HybridCodecError("mode must be compact or full")
         if not 0 <= self.sparse_density <= 1 or self.sparse_method not in ("topk", "sample"):
             raise HybridCodecError("sparse density must be in [0, 1] and method topk or sample")
+        if self.lowpass_guard and (self.lowpass_guard < 2 or self.mode != "full"):
+            raise HybridCodecError("lowpass_guard needs full mode and a block of at least 2")
         if self.warmup < 0:
             raise HybridCodecError("warmup must be 0 or more steps")
         if self.log_every < 1:

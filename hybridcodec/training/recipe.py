@@ -24,6 +24,7 @@ from ..errors import HybridCodecError
 from .config import LOSSES, SCHEDULES
 
 __all__ = ["LOSSES", "SCHEDULES", "QualityWeights", "reconstruction_loss", "EMA", "lr_scale",
+           "guard_residual",
            "phase_segments", "segment_at"]
 
 
@@ -101,6 +102,18 @@ class EMA:
             a.lerp_(w.detach(), 1 - d)
         for a, w in zip(self.module.buffers(), module.buffers()):
             a.copy_(w)
+
+
+def guard_residual(out: torch.Tensor, decoded: torch.Tensor, block: int) -> torch.Tensor:
+    """``out`` with the local mean of ``out - decoded`` over ``block``-pixel blocks removed: the
+    low-frequency guard of ``hybridcodec.lowguard`` in torch (the same bilinear upsampling
+    between block centres, exactly where the sides are multiples of ``block``), so that training
+    and validation see the decode that ships. ``block`` 0: ``out`` itself."""
+    if not block:
+        return out
+    r = out - decoded
+    low = F.avg_pool2d(r, block, ceil_mode=True, count_include_pad=False)
+    return out - F.interpolate(low, size=r.shape[-2:], mode="bilinear", align_corners=False)
 
 
 def lr_scale(schedule: str, progress: float, step: int = 0, warmup: int = 0) -> float:

@@ -52,7 +52,8 @@ from .data import (CodedPool, codec_roundtrip_batch, encoder_set, sample_qualiti
 from .distributed import DistContext, SparseState, setup, shutdown, wrap_ddp
 from .prefetch import CodedFeed, RoundTrip
 from .rateproxy import rate_proxy
-from .recipe import EMA, QualityWeights, lr_scale, phase_segments, reconstruction_loss, segment_at
+from .recipe import (EMA, QualityWeights, guard_residual, lr_scale, phase_segments,
+                     reconstruction_loss, segment_at)
 from .validation import Validator, validate
 from .precision import resolve_precision
 from .warmstart import init_from
@@ -150,6 +151,7 @@ class Trainer:
                               size=cfg.pool_size, refresh=cfg.pool_refresh, scale=scale,
                               seed=cfg.seed)
         self.validator = Validator(encoders[0], val_t.to(dev), subsampling=cfg.subsampling,
+                                   guard=cfg.lowpass_guard,
                                    decoder=self.decoder)
         netcfg = NetConfig(cfg.com_width, cfg.rec_depth, cfg.rec_width, cfg.batch_norm,
                            base.anchors, scale=scale, s2d=cfg.s2d, hf_width=cfg.hf_width,
@@ -296,6 +298,7 @@ class Trainer:
         self.qweights.frozen = False
         with torch.autocast(**self.amp):  # bf16 arithmetic, fp32 weights; the loss in fp32
             y = self.rec_d(dec.contiguous(memory_format=self.fmt), qt)
+        y = guard_residual(y.float(), dec, self.cfg.lowpass_guard)
         return reconstruction_loss(self.cfg.loss, y.float(), x, self.progress(), qt.tolist(),
                                    self.qweights)
 
@@ -426,7 +429,8 @@ class Trainer:
                    meta={"train_config": asdict(cfg), "steps": st.step,
                          "input_decoder": self.decoder, "data": self.data_info,
                          "train_seconds": round(st.elapsed, 1), "device": str(self.dev),
-                         "precision": self.precision, "val_psnr": v})
+                         "precision": self.precision, "val_psnr": v,
+                         **({"lowpass_guard": cfg.lowpass_guard} if cfg.lowpass_guard else {})})
         self.log({"event": "done", "step": st.step, "val_psnr": v, "weights": str(weights)})
         self.say(f"done: {st.step} steps, val PSNR {v}, weights {weights}")
         self.ctx.barrier()

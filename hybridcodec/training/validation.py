@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from ..basecodecs import BaseCodec
 from ..nn.networks import HybridNet
 from .data import codec_roundtrip_batch
+from .recipe import guard_residual
 
 __all__ = ["validation_qualities", "validate", "Validator"]
 
@@ -51,8 +52,10 @@ class Validator:
     """
 
     def __init__(self, base: BaseCodec, crops: torch.Tensor, *, subsampling: str = "420",
-                 decoder: str = "turbo", qualities: tuple[float, ...] | None = None) -> None:
+                 decoder: str = "turbo", qualities: tuple[float, ...] | None = None,
+                 guard: int = 0) -> None:
         self.base, self.crops, self.subsampling, self.decoder = base, crops, subsampling, decoder
+        self.guard = guard  # full mode: the low-frequency guard the model ships with
         self.qualities = qualities or validation_qualities(base)
         self._cache: dict[float, torch.Tensor] = {}
         self._plain: float | None = None
@@ -80,6 +83,8 @@ class Validator:
                 plain.append(_psnr(dec, self.crops))
             out = torch.cat([net.rec(dec[i : i + 2], qt[i : i + 2])
                              for i in range(0, dec.shape[0], 2)])
+            if full and self.guard:
+                out = guard_residual(out, dec, self.guard)
             res[key(q)] = round(_psnr(out, self.crops), 3)
         res["mean"] = round(float(np.mean([res[key(q)] for q in self.qualities])), 3)
         if full:
