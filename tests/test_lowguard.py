@@ -118,3 +118,14 @@ def test_a_model_trained_with_the_guard_carries_it(photos, tmp_path):
     assert load_model(res["weights"]).meta["lowpass_guard"] == 16
     with pytest.raises(HybridCodecError):
         TrainConfig(data="x", mode="compact", lowpass_guard=16).check()
+
+
+def test_registered_models_keep_their_guard_without_torch():
+    """The manifest's ONNX block carries the guard, so the onnxruntime path applies it too."""
+    from hybridcodec.models import get_model, manifest
+
+    guarded = {n: e["lowpass_guard"] for n, e in manifest()["models"].items()
+               if e.get("lowpass_guard")}
+    for name, block in guarded.items():
+        model = get_model(name)
+        assert model.export is not None and model.meta["lowpass_guard"] == block
