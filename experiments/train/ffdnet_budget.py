@@ -47,12 +47,13 @@ RUNS = {
 
 
 def curve(log: Path) -> list[dict]:
-    rows = []
+    rows, seconds = [], 0.0
     for line in log.read_text().splitlines():
         ev = json.loads(line)
+        seconds = ev.get("elapsed_s", seconds)  # the final record has none: the last one's
         if ev.get("event") in ("start", "val", "done") and "val_psnr" in ev:
             v = ev["val_psnr"]
-            rows.append({"step": ev.get("step", 0), "seconds": ev.get("elapsed_s", 0.0),
+            rows.append({"step": ev.get("step", 0), "seconds": seconds,
                          "mean_db": v["mean"], "gain_db": v["gain"],
                          **{k: v[k] for k in v if k.startswith("q")}})
     return rows
@@ -71,6 +72,8 @@ def main() -> None:
     p.add_argument("--only", choices=sorted(RUNS), help="run one of the two (the other's log "
                    "is read if it is there)")
     p.add_argument("--out", default="experiments/results/ffdnet_budget.csv")
+    p.add_argument("--report", action="store_true", help="only read the runs' logs and write "
+                   "the CSV and plot")
     p.add_argument("--parallel", action="store_true", help="run them at once, one core each "
                    "(the same load on both: for a machine that is not quiet)")
     a = p.parse_args()
@@ -80,7 +83,7 @@ def main() -> None:
         for lr in lrs if name == "ffdnet" else [""]:
             run = f"{name}@{lr}" if len(lrs) > 1 and lr else name
             out = Path(a.runs) / run
-            if a.only in (None, name):
+            if a.only in (None, name) and not a.report:
                 init = ["--init", f"ffdnet:{a.levels}", "--lr", lr] if lr else []
                 cmd = [sys.executable, "-m", "hybridcodec", "train", *a.data, "--name",
                        f"budget-{name}", "--out", str(out), "--budget", str(a.budget), *init,
@@ -106,7 +109,7 @@ def main() -> None:
         if pts:
             ax[0].plot([r["seconds"] for r in pts], [r["gain_db"] for r in pts], "o-", label=name)
             ax[1].plot([r["step"] for r in pts], [r["gain_db"] for r in pts], "o-", label=name)
-    ax[0].set_xlabel("training seconds (2 cores, bf16)")
+    ax[0].set_xlabel("training seconds (wall clock; --parallel: one core each)")
     ax[1].set_xlabel("training steps (batch 16)")
     for x in ax:
         x.set_ylabel("validation gain over jpegli's decode (dB, QF 10-90)")
