@@ -131,14 +131,17 @@ ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/
 # Issue 22: the training lane (experiments/train/lane.py), in a worktree of its own so that edits never
 # touch a running run; its checkpoints are copied to experiments/lane/ (committed before a stop)
 LANE_DIR ?= ../lane
-LANE_BUDGET ?= hyc-jpeg-full-v10=3600 hyc-jpeg2000-full-m-v2=3600
+LANE_BUDGET ?= hyc-jpeg2000-full-m-v2=3600 hyc-jpeg-full-fast-v4=3600
+# a 1,000-step learning-rate warm-up for every continued run (experiments/results/warmup_probe.csv)
+LANE_WARMUP ?= 1000
 lane: $(STAMP) ## Issue 22: the training lane in $(LANE_DIR), niced, resumed, checkpoints to experiments/lane
 	test -d $(LANE_DIR) || git worktree add --detach $(LANE_DIR) HEAD
 	test -e $(LANE_DIR)/.venv || ln -s $(CURDIR)/.venv $(LANE_DIR)/.venv
 	mkdir -p $(LANE_DIR)/runs
 	cd $(LANE_DIR) && nohup nice -n 19 .venv/bin/python -m experiments.train.lane --data \
 	  $(abspath $(DATA))/train $(abspath $(DATA))/train-extra/bsd100 $(abspath $(DATA))/train-extra/sunhays80 \
-	  --budget $(LANE_BUDGET) --save $(CURDIR)/experiments/lane --restore $(CURDIR)/experiments/lane \
+	  --budget $(LANE_BUDGET) --warmup $(LANE_WARMUP) \
+	  --save $(CURDIR)/experiments/lane --restore $(CURDIR)/experiments/lane \
 	  >> runs/lane.log 2>&1 &
 
 MODELS ?= hyc-jpeg2000-full-v1

@@ -28,12 +28,13 @@ from experiments.train.lane import command
 
 def curve(log: Path) -> list[dict]:
     """Every validation record of a run's log: step, seconds, mean and per-quality PSNR (dB)."""
-    rows = []
+    rows, seconds = [], 0.0
     for line in log.read_text().splitlines():
         ev = json.loads(line)
+        seconds = ev.get("elapsed_s", seconds)  # the final record has none: the last one's
         if "val_psnr" in ev and ev.get("event") in ("start", "val", "done"):
             v = ev["val_psnr"]
-            rows.append({"step": ev.get("step", 0), "seconds": ev.get("elapsed_s", 0.0),
+            rows.append({"step": ev.get("step", 0), "seconds": seconds,
                          "mean_db": v["mean"],
                          **{k: v[k] for k in v if k not in ("mean", "gain")}})
     return rows
@@ -49,10 +50,11 @@ def main() -> None:
     p.add_argument("--lane-runs", default="runs/lane")
     p.add_argument("--runs", default="runs/warmup_probe")
     p.add_argument("--out", default="experiments/results/warmup_probe.csv")
+    p.add_argument("--report", action="store_true", help="only read the arms' logs")
     a = p.parse_args()
     arms = [int(w) for w in a.warmup.split(",")]
     jobs = []
-    for w in arms:
+    for w in [] if a.report else arms:
         _, cmd = command(a.model, a.budget, a.data, Path(a.lane_runs))
         out = Path(a.runs) / f"warmup{w}"
         out.mkdir(parents=True, exist_ok=True)
@@ -64,8 +66,8 @@ def main() -> None:
                                               stderr=subprocess.STDOUT)))
     for _, _, proc in jobs:
         proc.wait()
-    rows = [{"warmup": w, **r} for w, out, _ in jobs if (out / "log.jsonl").exists()
-            for r in curve(out / "log.jsonl")]
+    logs = [(w, Path(a.runs) / f"warmup{w}" / "log.jsonl") for w in arms]
+    rows = [{"warmup": w, **r} for w, log in logs if log.exists() for r in curve(log)]
     write_csv(a.out, rows)
     import matplotlib.pyplot as plt
 
