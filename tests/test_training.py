@@ -38,18 +38,23 @@ def test_train_exports_a_loadable_model(photos, tmp_path):
     assert [h["segment"] for h in res["history"]] == [0, 1, 2]
 
 
-def test_killed_run_resumes_from_checkpoint(photos, tmp_path):
-    out = tmp_path / "run"
+class Killed(Exception):
+    pass
 
-    class Killed(Exception):
-        pass
 
-    def kill_after_phase_b(msg):
+def _kill_after_phase_b(photos, out) -> None:
+    """Start a run in ``out`` and kill it once phase (b) begins (a checkpoint is left)."""
+    def kill(msg):
         if msg.startswith("phase b"):
             raise Killed
 
     with pytest.raises(Killed):
-        train(_cfg(photos, out), progress=kill_after_phase_b)
+        train(_cfg(photos, out), progress=kill)
+
+
+def test_killed_run_resumes_from_checkpoint(photos, tmp_path):
+    out = tmp_path / "run"
+    _kill_after_phase_b(photos, out)
     res = train(_cfg(photos, out))
     assert res["steps"] == 8
     events = [json.loads(l)["event"] for l in open(out / "log.jsonl")]
@@ -62,16 +67,7 @@ def test_checkpoint_from_before_a_field_existed_resumes_with_its_default(photos,
     from hybridcodec import HybridCodecError
 
     out = tmp_path / "run"
-
-    class Killed(Exception):
-        pass
-
-    def kill_after_phase_b(msg):
-        if msg.startswith("phase b"):
-            raise Killed
-
-    with pytest.raises(Killed):
-        train(_cfg(photos, out), progress=kill_after_phase_b)
+    _kill_after_phase_b(photos, out)
     ck = torch.load(out / "checkpoint.pt", weights_only=False)
     del ck["config"]["warmup"]
     torch.save(ck, out / "checkpoint.pt")
