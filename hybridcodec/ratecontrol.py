@@ -225,10 +225,12 @@ def _adapted_update(enc: Encoder, q: float, cfg: AdaptConfig, until: float,
         return None, None, {"out_of_time": True}
     sensitivity: dict[int, float] = {}
     cond = enc.condition(q)
+    # fitted to the decode that ships: through the model's low-frequency guard (full mode)
+    guard = int(enc.model.meta.get("lowpass_guard", 0)) if enc.model.scale == 1 else 0
     deltas = adapt(rec, compact, enc.x, cond, replace(cfg, seconds=CHOOSE_SHARE * seconds), say,
-                   slope=slope, sensitivity=sensitivity)
+                   slope=slope, sensitivity=sensitivity, guard=guard)
     values, codes = choose_steps(rec, compact, enc.x, cond, deltas, sensitivity, cfg, slope,
-                                 until=until)
+                                 until=until, guard=guard)
     if not values:
         return None, None, {"tensors": 0, "reason": _NO_GAIN}
     shapes = parameter_shapes(rec)

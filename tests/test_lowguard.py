@@ -129,3 +129,31 @@ def test_registered_models_keep_their_guard_without_torch():
     for name, block in guarded.items():
         model = get_model(name)
         assert model.export is not None and model.meta["lowpass_guard"] == block
+
+
+def test_adaptation_fits_the_guarded_decode():
+    """Encode-time adaptation goes through the model's guard: a target that differs from the
+    decode by a uniform colour cast teaches the tail's bias that cast without the guard, and
+    nothing with it (the guard would remove it at decode)."""
+    import torch
+
+    from hybridcodec.adaptconfig import AdaptConfig
+    from hybridcodec.nn.networks import HybridNet, NetConfig
+    from hybridcodec.training.adaptation import adapt
+
+    torch.manual_seed(0)
+    rec = HybridNet(NetConfig(0, 3, 4, True, (24.0, 40.0), scale=1, s2d=2)).eval().rec
+    dec = torch.from_numpy(np.clip(make_image(64, 64), 40, 200).astype(np.float32) / 255)
+    dec = dec.permute(2, 0, 1)[None]
+    target = dec + torch.tensor([0.06, -0.04, 0.02]).view(1, 3, 1, 1)
+    cfg = AdaptConfig(subset="tail", steps=40, seconds=3600, crop=32, crops=1, lr=1e-2)
+    names = [n for n, _ in rec.named_parameters()]
+    bias = names.index("tail.bias")
+
+    def cast(deltas):  # the colour each channel's bias adds (its mean over the 2x2 planes)
+        return np.abs(deltas[bias].reshape(3, 4).mean(1)).mean()
+
+    free = cast(adapt(rec, dec, target, 30.0, cfg))
+    guarded = cast(adapt(rec, dec, target, 30.0, cfg, guard=16))
+    assert free > 0.02 and guarded < 0.35 * free  # (Adam turns the guarded zero gradient
+    # into steps of random sign: a small walk, not a cast)

@@ -31,6 +31,7 @@ from torch.func import functional_call
 from ..adaptconfig import AdaptConfig
 from ..errors import HybridCodecError
 from ..nn.networks import RecCNN
+from .recipe import guard_residual
 
 __all__ = ["AdaptConfig", "select_parameters", "adapt", "choose_steps", "with_update",
            "parameter_shapes", "to_tensor"]
@@ -104,11 +105,20 @@ def _crops(compact: torch.Tensor, target: torch.Tensor, size: int, n: int,
     return torch.cat(cs), torch.cat(ts)
 
 
+def _forward(rec: RecCNN, params: dict, c: torch.Tensor, q: torch.Tensor,
+             guard: int) -> torch.Tensor:
+    """RecCNN with ``params`` on the decoded crops ``c``, through the low-frequency guard of the
+    model (``guard`` pixels; full-resolution models only): the output the decoder makes."""
+    out = functional_call(rec, params, (c, q))
+    return guard_residual(out, c, guard) if guard else out
+
+
 def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: float,
           cfg: AdaptConfig, progress: Callable[[str], None] | None = None,
           snapshots: dict[int, dict[int, np.ndarray]] | None = None,
           slope: float | None = None,
-          sensitivity: dict[int, float] | None = None) -> dict[int, np.ndarray]:
+          sensitivity: dict[int, float] | None = None,
+          guard: int = 0) -> dict[int, np.ndarray]:
     """Fine-tune the chosen parameters on one image; returns float deltas by parameter index.
 
     ``compact``: the *decoded* compact image (1, 3, h, w); ``target``: the original (1, 3, 2h, 2w),
@@ -119,7 +129,9 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
     ``snapshots``, if given, is filled with the deltas after every 10th step (for experiments).
     ``sensitivity``, if given, is filled with each tensor's mean squared gradient of the MSE,
     summed over the last steps (only the ratios between tensors matter: what
-    :func:`choose_steps` allocates the quantisation steps by).
+    :func:`choose_steps` allocates the quantisation steps by). ``guard``: the model's
+    low-frequency guard (``lowpass_guard``, pixels), so that the update is fitted to the decode
+    that ships.
     """
     indices = select_parameters(rec, cfg.subset)
     rec = copy.deepcopy(rec)  # functional_call swaps parameters in place: never on a shared model
@@ -143,7 +155,7 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
         params = dict(base)
         for i, d in deltas.items():
             params[named[i][0]] = base[named[i][0]] + d
-        out = functional_call(rec, params, (c, q.expand(len(c))))
+        out = _forward(rec, params, c, q.expand(len(c)), guard)
         mse = F.mse_loss(out, t) * 255.0**2
         l1 = sum(d.abs().sum() for d in deltas.values()) / cfg.step
         grid = sum((1 - torch.cos(2 * math.pi * d / cfg.step)).sum() / 2 for d in deltas.values())
@@ -168,7 +180,7 @@ def adapt(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: flo
                       rec.s2d)
         leaf = {i: d.detach().clone().requires_grad_(True) for i, d in deltas.items()}
         params.update({named[i][0]: base[named[i][0]] + leaf[i] for i in leaf})
-        mse = F.mse_loss(functional_call(rec, params, (c, q.expand(len(c)))), t) * 255.0**2
+        mse = F.mse_loss(_forward(rec, params, c, q.expand(len(c)), guard), t) * 255.0**2
         for i, g in zip(leaf, torch.autograd.grad(mse, list(leaf.values()))):
             sensitivity[i] = float((g.double() ** 2).mean())
     return {i: d.detach().numpy().astype(np.float64) for i, d in deltas.items()}
@@ -186,7 +198,7 @@ STEP_SCALES = tuple(2.0 ** (j / 2) for j in range(-2, 9))
 def choose_steps(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quality: float,
                  deltas: dict[int, np.ndarray], sensitivity: dict[int, float],
                  cfg: AdaptConfig, slope: float, until: float | None = None,
-                 ) -> tuple[dict[int, np.ndarray], dict[int, int]]:
+                 guard: int = 0) -> tuple[dict[int, np.ndarray], dict[int, int]]:
     """Per-tensor quantisation steps by rate-distortion (issue 25, item 2; as DeepCABAC).
 
     Candidates: one step for every tensor, or steps in inverse proportion to the square root of
@@ -195,7 +207,8 @@ def choose_steps(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quali
     D is the squared error (8-bit units) on fixed crops of the image scaled to its area, R the
     coded bits (``nnccoding.estimate_bits``) priced at ``slope``; the cheapest wins, the empty
     update included. Returns (quantised integer values, step codes) by parameter index; empty
-    when no update pays. Stops measuring at the monotonic time ``until``."""
+    when no update pays. Stops measuring at the monotonic time ``until``. ``guard``: as
+    :func:`adapt`."""
     from .. import nnccoding
 
     rec = copy.deepcopy(rec)
@@ -214,7 +227,7 @@ def choose_steps(rec: RecCNN, compact: torch.Tensor, target: torch.Tensor, quali
             d = torch.from_numpy(v.astype(np.float32) * np.float32(nnccoding.code_step(codes[i])))
             params[named[i][0]] = base[named[i][0]] + d
         with torch.no_grad():
-            out = functional_call(rec, params, (c, q))
+            out = _forward(rec, params, c, q, guard)
         return float(((out.clamp(0, 1) * 255 - t * 255) ** 2).sum()) * scale
 
     h = {i: max(sensitivity.get(i, 0.0), 1e-30) for i in deltas}
