@@ -38,6 +38,16 @@ def _axis_weights(n: int, block: int, blocks: int) -> tuple[np.ndarray, np.ndarr
     return i0, i1, (pos - i0).astype(np.float32)
 
 
+def _interp_matrix(n: int, block: int, blocks: int) -> np.ndarray:
+    """(n, blocks) float32: row ``i`` holds the bilinear weights of pixel ``i`` on the block
+    centres (two non-zeros per row)."""
+    i0, i1, w = _axis_weights(n, block, blocks)
+    m = np.zeros((n, blocks), np.float32)
+    np.add.at(m, (np.arange(n), i0), 1 - w)
+    np.add.at(m, (np.arange(n), i1), w)
+    return m
+
+
 def lowpass_guard(out: np.ndarray, decoded: np.ndarray, block: int) -> np.ndarray:
     """``out`` (uint8, (H, W) or (H, W, C)) with the local mean of ``out - decoded`` over
     ``block``-pixel blocks removed (module docstring); ``block`` 0 returns ``out`` unchanged."""
@@ -55,19 +65,15 @@ def lowpass_guard(out: np.ndarray, decoded: np.ndarray, block: int) -> np.ndarra
     counts = np.zeros((bh, bw, 1), np.float32)
     for y0 in range(0, h, block):  # one block row at a time: bounded memory
         r = o[y0 : y0 + block].astype(np.float32) - d[y0 : y0 + block]
-        cols = np.add.reduceat(r.sum(0), np.arange(0, w, block), axis=0)
-        means[y0 // block] = cols
+        means[y0 // block] = np.add.reduceat(r.sum(0), np.arange(0, w, block), axis=0)
         counts[y0 // block, :, 0] = r.shape[0] * np.diff(np.append(np.arange(0, w, block), w))
     means /= counts
-    yi0, yi1, wy = _axis_weights(h, block, bh)
-    xi0, xi1, wx = _axis_weights(w, block, bw)
-    wx = wx[:, None]
+    # bilinear upsampling as two small matrix products: columns once, then rows per strip
+    cols = np.einsum("xb,ybc->yxc", _interp_matrix(w, block, bw), means)  # (bh, w, c)
+    rows = _interp_matrix(h, block, bh)
     res = np.empty_like(o)
     for y0 in range(0, h, STRIP):
         ys = slice(y0, min(y0 + STRIP, h))
-        top = means[yi0[ys]]
-        bot = means[yi1[ys]]
-        rows = top + (bot - top) * wy[ys, None, None]  # (strip, bw, c)
-        low = rows[:, xi0] + (rows[:, xi1] - rows[:, xi0]) * wx
+        low = np.tensordot(rows[ys], cols, axes=(1, 0))  # (strip, w, c)
         res[ys] = np.clip(np.rint(o[ys] - low), 0, 255).astype(np.uint8)
     return res[..., 0] if out.ndim == 2 else res
