@@ -70,3 +70,22 @@ def test_the_lane_continues_a_version_or_starts_a_family_from_another(tmp_path):
         command("other-v1:hyc-jpeg2000-full-v5", 60, ["photos"], tmp_path)
     with pytest.raises(SystemExit, match="neither registered"):
         command("hyc-jpeg2000-full-m-v1:hyc-jpeg2000-full-v9", 60, ["photos"], tmp_path)
+
+
+def test_lane_curves_fits_the_gain_per_doubling_on_the_last_doubling():
+    """The summary's dB per doubling of steps comes from the finished runs' final points within
+    the last doubling; points inside a run (and an unfinished run) do not count."""
+    import pytest
+
+    from experiments.train.lane_curves import doublings
+
+    def pt(run, steps, gain, final):
+        return {"lane": "l", "run": run, "cumulative_steps": steps, "cumulative_seconds": steps,
+                "gain_db": gain, "final": final}
+
+    rows = [pt("l-v1", 1000, 0.10, 1), pt("l-v2", 1500, 0.00, 0), pt("l-v2", 2000, 0.30, 1),
+            pt("l-v3", 3000, 0.35, 0), pt("l-v3", 4000, 0.40, 1), pt("l-v4", 4100, 0.1, 0)]
+    (s,) = doublings(rows)
+    assert s["finished_runs_fitted"] == 2 and s["db_per_doubling_of_steps"] == pytest.approx(
+        0.1, abs=1e-3)
+    assert s["last_run"] == "l-v4" and not s["last_run_finished"] and s["best_gain_db"] == 0.4
