@@ -333,6 +333,13 @@ def _run_files(kind: str, fn: Callable, jobs_: Sequence[FileJob], jobs: int | No
     finally:
         for m in manifests.values():
             m.flush()  # a remote manifest is written in batches
+    if cluster is not None:  # a worker killed mid-write leaves its hidden temporary file
+        from .imageio import remove_stale_temps
+
+        for done in results:
+            if done is not None and done.ok and not done.skipped \
+                    and not storage.is_url(done.job.dest):
+                remove_stale_temps(done.job.dest)
     return [r for r in results if r is not None]  # every job answers (map_jobs)
 
 

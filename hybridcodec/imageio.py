@@ -11,8 +11,10 @@ permissions a new file gets under the user's umask, or those of the file it repl
 
 from __future__ import annotations
 
+import glob
 import io
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -220,6 +222,20 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, force: bool = False) -
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temps(path: str | os.PathLike) -> int:
+    """Remove the hidden temporary files that writers of ``path`` (:func:`atomic_write`'s
+    ``.<name>.<12 hex>.tmp``) left behind when they were killed mid-write (a batch worker lost
+    on a cluster); call it only once ``path`` is complete and nobody writes it. Returns how many
+    were removed."""
+    p = Path(path)
+    removed = 0
+    for tmp in (p.parent if str(p.parent) else Path(".")).glob(f".{glob.escape(p.name)}.*.tmp"):
+        if re.fullmatch(rf"\.{re.escape(p.name)}\.[0-9a-f]{{12}}\.tmp", tmp.name):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def encode_image_file(image: np.ndarray, fmt: str, *, icc_profile: bytes | None = None) -> bytes:

@@ -151,3 +151,19 @@ def test_icc_and_exif_are_carried_into_standard_outputs(tmp_path, suffix):
         assert data[colr + 4] == 2 and data[colr + 7 : colr - 4 + size] == icc
         assert b"JpgTiffExif->JP2" in data and b"HybridCam" in data
     assert hybridcodec.decode(out.read_bytes()).shape == (48, 32, 3)  # still a hybrid file
+
+
+def test_stale_temporary_files_of_a_killed_writer_are_removed(tmp_path):
+    """What a writer killed mid-write leaves (its hidden temporary file) is removed once the
+    output is complete; other files that look alike are not."""
+    from hybridcodec.imageio import atomic_write, remove_stale_temps
+
+    out = tmp_path / "a.hyc"
+    stale = tmp_path / ".a.hyc.0123456789ab.tmp"
+    stale.write_bytes(b"half")
+    keep = [tmp_path / ".a.hyc.notatoken.tmp", tmp_path / ".b.hyc.0123456789ab.tmp"]
+    for k in keep:
+        k.write_bytes(b"x")
+    atomic_write(out, b"whole")
+    assert remove_stale_temps(out) == 1
+    assert not stale.exists() and all(k.exists() for k in keep) and out.read_bytes() == b"whole"
