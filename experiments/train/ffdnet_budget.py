@@ -47,6 +47,8 @@ RUNS = {
 
 
 def curve(log: Path) -> list[dict]:
+    """Every validation record of a training log: step, seconds, mean, gain over the plain
+    decode and each quality's PSNR (dB)."""
     rows, seconds = [], 0.0
     for line in log.read_text().splitlines():
         ev = json.loads(line)
@@ -55,7 +57,7 @@ def curve(log: Path) -> list[dict]:
             v = ev["val_psnr"]
             rows.append({"step": ev.get("step", 0), "seconds": seconds,
                          "mean_db": v["mean"], "gain_db": v["gain"],
-                         **{k: v[k] for k in v if k.startswith("q")}})
+                         **{k: v[k] for k in v if k not in ("mean", "gain")}})
     return rows
 
 

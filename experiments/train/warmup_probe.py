@@ -12,32 +12,19 @@ in ``--warmup`` (steps of a linear ramp):
         --budget 1200
     -> experiments/results/warmup_probe.csv, warmup_probe.png
 
-The CSV has every validation point of every arm (step, seconds, the mean of the five qualities
-and each quality); the start (step 0) is the model itself, validated by the first arm.
+The CSV has every validation point of every arm (step, seconds, the mean of the five qualities,
+the gain over the plain decode and each quality); the start (step 0) is the model itself,
+validated by the first arm.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 from pathlib import Path
 
 from experiments.common import save_figure, write_csv
+from experiments.train.ffdnet_budget import curve
 from experiments.train.lane import command
-
-
-def curve(log: Path) -> list[dict]:
-    """Every validation record of a run's log: step, seconds, mean and per-quality PSNR (dB)."""
-    rows, seconds = [], 0.0
-    for line in log.read_text().splitlines():
-        ev = json.loads(line)
-        seconds = ev.get("elapsed_s", seconds)  # the final record has none: the last one's
-        if "val_psnr" in ev and ev.get("event") in ("start", "val", "done"):
-            v = ev["val_psnr"]
-            rows.append({"step": ev.get("step", 0), "seconds": seconds,
-                         "mean_db": v["mean"],
-                         **{k: v[k] for k in v if k not in ("mean", "gain")}})
-    return rows
 
 
 def main() -> None:
@@ -74,8 +61,8 @@ def main() -> None:
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     for w in arms:
         pts = [r for r in rows if r["warmup"] == w]
-        slots = [k for k in pts[0] if k not in ("warmup", "step", "seconds", "mean_db")] \
-            if pts else []
+        slots = [k for k in pts[0] if k not in ("warmup", "step", "seconds", "mean_db",
+                                                 "gain_db")] if pts else []
         ax[0].plot([r["step"] for r in pts], [r["mean_db"] for r in pts], "o-",
                    label=f"warm-up {w} steps")
         # the four upper qualities: the lowest one swings most between points

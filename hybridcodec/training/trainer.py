@@ -298,8 +298,8 @@ class Trainer:
         self.qweights.frozen = False
         with torch.autocast(**self.amp):  # bf16 arithmetic, fp32 weights; the loss in fp32
             y = self.rec_d(dec.contiguous(memory_format=self.fmt), qt)
-        y = guard_residual(y.float(), dec, self.cfg.lowpass_guard)
-        return reconstruction_loss(self.cfg.loss, y.float(), x, self.progress(), qt.tolist(),
+        y = guard_residual(y.float(), dec, self.cfg.lowpass_guard)  # the decode that ships
+        return reconstruction_loss(self.cfg.loss, y, x, self.progress(), qt.tolist(),
                                    self.qweights)
 
     def _loss_b(self, x, qt, cods: list, qs: list) -> Any:
