@@ -34,7 +34,7 @@ TOPICS = {
         "lane", "lane_curves", "keep_training", "training_curves", "recipe", "bf16_check",
         "rate_proxy", "rate_aware", "module_ablation", "distributed_bench", "distill_report",
         "gpu_pack", "train_gpu", "waifu2x_check", "ffdnet_start", "ffdnet_budget", "earlier_jpeg",
-        "conditioning_probe", "warmup_probe", "bn_recalibrate", "register_models"]),
+        "conditioning_probe", "table_conditioning", "warmup_probe", "bn_recalibrate", "register_models"]),
     "Encode-time adaptation": ("adapt", ["adaptation_sweep", "adapt_budget", "adapt_recipe",
                                          "encode_side", "encode_side_compact", "update_decode",
                                          "effort_curve", "update_coder", "adapt_sizes"]),
