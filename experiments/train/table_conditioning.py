@@ -19,7 +19,8 @@ step of each per batch, so equal steps and equal data): ``scalar`` (today's cond
 ``table`` (the factor above). Batches: 64 px crops of the training photos (never the held-out
 ones, never Kodak), each coded by libjpeg-turbo, mozjpeg or jpegli at QF 10-90 and read through
 jpegli's decoder, as the lane's data. Both arms keep an EMA (0.999) of their weights, frozen
-batch-norm statistics, Adam (200 warm-up steps), the per-image dB loss. Validation: the 8
+batch-norm statistics, Adam (200 warm-up steps) and the lane's loss (``train --loss db``: each
+example's MSE over the running mean of its quality). Validation: the 8
 held-out photos (256 px centre crops) coded by each encoder at QF 10 / 20 / 40 / 70 / 90, PSNR
 in dB.
 
@@ -51,6 +52,7 @@ from hybridcodec.nn.gain import GainUnit
 from hybridcodec.nn.modelfile import read_model_file
 from hybridcodec.training.data import split_files
 from hybridcodec.training.precision import resolve_precision
+from hybridcodec.training.recipe import QualityWeights, reconstruction_loss
 
 ENCODERS = ("turbo", "mozjpeg", "jpegli")
 VAL_QUALITIES = (10, 20, 40, 70, 90)
@@ -156,14 +158,15 @@ class Arm:
         self.lrs = [g["lr"] for g in groups]
         self.ema = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
         self.eval_net, self.eval_ctx = make_net(model, table)
+        self.weights = QualityWeights(5.0, 95.0)
         self.steps = 0
 
     def step(self, tgt, dec, q, t, autocast) -> float:
         self.ctx.t = t
         with autocast():
             out = self.net(dec.contiguous(memory_format=torch.channels_last), q)
-        mse = ((out.float() - tgt) ** 2).mean((1, 2, 3))
-        loss = (10 * torch.log10(mse + 1e-10)).mean()  # the dB loss: every quality counts alike
+        # the lane's "db" loss: each example's MSE over its quality's running mean
+        loss = reconstruction_loss("db", out.float(), tgt, 1.0, q.tolist(), self.weights)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         for g, lr in zip(self.opt.param_groups, self.lrs):  # a linear warm-up of 200 steps
