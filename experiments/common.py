@@ -45,7 +45,9 @@ def record(path: str | Path) -> None:
     except ValueError:  # written elsewhere: not an indexed result
         return
     commit = _git("rev-parse", "--short=12", "HEAD") or "unknown"
-    if _git("status", "--porcelain", "--untracked-files=no"):
+    # the table itself does not make a result dirty (an earlier run's entry is not a change)
+    if _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+            f":!{PROVENANCE.relative_to(ROOT)}"):
         commit += "+dirty"
     table = json.loads(PROVENANCE.read_text()) if PROVENANCE.exists() else {}
     table[key] = {"command": this_command(), "commit": commit,
