@@ -46,8 +46,9 @@ def record(path: str | Path) -> None:
         return
     commit = _git("rev-parse", "--short=12", "HEAD") or "unknown"
     # the table itself does not make a result dirty (an earlier run's entry is not a change)
-    if _git("status", "--porcelain", "--untracked-files=no", "--", ".",
-            f":!{PROVENANCE.relative_to(ROOT)}"):
+    own = PROVENANCE.resolve()
+    spec = [f":!{own.relative_to(ROOT)}"] if own.is_relative_to(ROOT) else []
+    if _git("status", "--porcelain", "--untracked-files=no", "--", ".", *spec):
         commit += "+dirty"
     table = json.loads(PROVENANCE.read_text()) if PROVENANCE.exists() else {}
     table[key] = {"command": this_command(), "commit": commit,

@@ -259,7 +259,12 @@ def get_model(name_or_path: str) -> Model:
         is_file = False
     if os.path.sep in name_or_path or name_or_path.endswith(".pt") or is_file:
         return load_model(name_or_path)
-    names = ", ".join([*_BUILTIN, *manifest().get("models", {})])
+    # the built-ins and the defaults: a one-line message however many versions are installed
+    registered = manifest().get("models", {})
+    shown = list(dict.fromkeys([*_BUILTIN, *(n for n in manifest().get("defaults", {}).values()
+                                            if n in registered)]))
+    more = len([n for n in registered if n not in shown])
+    names = ", ".join(shown) + (f" and {more} earlier versions" if more else "")
     raise HybridCodecError(f"model {_short(name_or_path)!r} is not installed (installed: {names})")
 
 
