@@ -37,7 +37,8 @@ TOPICS = {
         "conditioning_probe", "table_conditioning", "warmup_probe", "bn_recalibrate", "register_models"]),
     "Encode-time adaptation": ("adapt", ["adaptation_sweep", "adapt_budget", "adapt_recipe",
                                          "encode_side", "encode_side_compact", "update_decode",
-                                         "effort_curve", "update_coder", "adapt_sizes"]),
+                                         "effort_curve", "update_coder", "adapt_sizes",
+                                         "encoder_search"]),
     "CI": ("ci", ["ci_stress"]),
     "This package": (".", ["common", "index"]),
 }
