@@ -89,3 +89,21 @@ def test_lane_curves_fits_the_gain_per_doubling_on_the_last_doubling():
     assert s["finished_runs_fitted"] == 2 and s["db_per_doubling_of_steps"] == pytest.approx(
         0.1, abs=1e-3)
     assert s["last_run"] == "l-v4" and not s["last_run_finished"] and s["best_gain_db"] == 0.4
+
+
+def test_a_lane_version_of_a_student_is_registered_as_a_student(tmp_path, monkeypatch):
+    """register_models finds the registered model a lane run descends from: a run started from
+    the lane's copy of ``fast-v4`` (``runs/lane/<m>/<m>.pt``) inherits its student flag, so it
+    becomes the fast profile's default, not the full-resolution one."""
+    from experiments.train import register_models as rm
+
+    monkeypatch.setattr(rm, "ROOT", tmp_path)
+    run = tmp_path / "runs" / "lane" / "hyc-jpeg-full-fast-v4"
+    run.mkdir(parents=True)
+    (run / "hyc-jpeg-full-fast-v4.pt").write_bytes(b"")
+    models = {"hyc-jpeg-full-fast-v4": {"student": True}, "hyc-jpeg-full-v11": {"mode": "full"}}
+    init = "runs/lane/hyc-jpeg-full-fast-v4/hyc-jpeg-full-fast-v4.pt"
+    assert rm.registered_ancestor(models, init) == {"student": True}
+    assert rm.registered_ancestor(models, "hyc-jpeg-full-v11") == {"mode": "full"}
+    assert rm.registered_ancestor(models, "hyc-jpeg-full-fast-v4") == {"student": True}
+    assert rm.registered_ancestor(models, "runs/lane/x-v1/x-v1.pt") == {}

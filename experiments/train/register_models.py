@@ -90,6 +90,21 @@ def chain_totals(models: dict, init: str) -> tuple[int, float]:
     return int(meta.get("steps") or 0) + steps, float(meta.get("train_seconds") or 0) + secs
 
 
+def registered_ancestor(models: dict, init: str) -> dict:
+    """The manifest entry of the nearest registered model a run descends from: ``init`` itself,
+    the registered model a lane run's file is named after (``runs/lane/<m>/<m>.pt``), or, for an
+    unregistered run, what that run started from; ``{}`` if none (so that a lane version of a
+    distilled student is registered as a student, the fast profile's default)."""
+    if init in models:
+        return models[init]
+    f = run_file(init)
+    if f is None:
+        return {}
+    if f.stem in models:
+        return models[f.stem]
+    return registered_ancestor(models, load_model(f).meta.get("train_config", {}).get("init", ""))
+
+
 def command(cfg: dict, distilled: bool = False) -> str:
     parts = ["hybridcodec", "distill" if distilled else "train",
              *cfg["data"].split(os.pathsep)]
@@ -196,7 +211,7 @@ def main(argv: list[str]) -> None:
         cfg = meta["distill_config"] if distilled else meta["train_config"]
         net = model.net.config
         full = net.scale == 1
-        init = man["models"].get(cfg.get("init", ""), {})
+        init = registered_ancestor(man["models"], cfg.get("init", ""))
         if not init and str(cfg.get("init", "")).endswith(".pt") and (ROOT / cfg["init"]).exists():
             m0 = load_model(ROOT / cfg["init"]).meta  # a run's model file: its seconds count
             init = {"train_seconds_cumulative": m0.get("train_seconds_cumulative")
