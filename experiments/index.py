@@ -38,7 +38,7 @@ TOPICS = {
     "Encode-time adaptation": ("adapt", ["adaptation_sweep", "adapt_budget", "adapt_recipe",
                                          "encode_side", "encode_side_compact", "update_decode",
                                          "effort_curve", "update_coder", "adapt_sizes",
-                                         "encoder_search"]),
+                                         "encoder_search", "condition_search"]),
     "CI": ("ci", ["ci_stress"]),
     "This package": (".", ["common", "index"]),
 }
