@@ -188,6 +188,13 @@ def export(entry: dict, path: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
+    if {"-h", "--help"} & set(argv):  # (anything else would install, re-export or refresh)
+        print(__doc__)
+        return
+    unknown = [a for a in argv if a.startswith("-") and a not in ("--refresh", "--export")
+               and not a.startswith("--lowpass-guard=")]
+    if unknown:
+        raise SystemExit(f"register_models: unknown option {unknown[0]} (see --help)")
     man_path = WEIGHTS / "MANIFEST.json"
     man = json.loads(man_path.read_text()) if man_path.exists() else {}
     man.setdefault("models", {})
