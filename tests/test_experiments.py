@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 EXP = ROOT / "experiments"
 
@@ -107,3 +109,16 @@ def test_a_lane_version_of_a_student_is_registered_as_a_student(tmp_path, monkey
     assert rm.registered_ancestor(models, "hyc-jpeg-full-v11") == {"mode": "full"}
     assert rm.registered_ancestor(models, "hyc-jpeg-full-fast-v4") == {"student": True}
     assert rm.registered_ancestor(models, "runs/lane/x-v1/x-v1.pt") == {}
+
+
+def test_register_models_help_and_unknown_options_touch_nothing(tmp_path, monkeypatch, capsys):
+    """``--help`` prints the usage and an unknown option is refused: neither installs, re-exports
+    or rewrites the manifest (both used to run a refresh)."""
+    from experiments.train import register_models as rm
+
+    monkeypatch.setattr(rm, "WEIGHTS", tmp_path)
+    rm.main(["--help"])
+    assert "--refresh" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="unknown option --bogus"):
+        rm.main(["--bogus"])
+    assert not (tmp_path / "MANIFEST.json").exists()
