@@ -150,12 +150,17 @@ def compress(
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Report the chosen settings."),
 ) -> None:
-    """Compress images. Examples: hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25;
-    hybridcodec compress photo.png photo.jpg --bpp 0.5 (a standard JPEG any viewer opens);
-    hybridcodec compress photos/ -o compressed/ --base jpeg --quality 40 --jobs 2;
-    hybridcodec compress photo.png photo.hyc --bpp 0.4 --effort 9 (slower, adapts the decoder)
+    """Compress images (to .hyc, or a standard .jpg / .jp2 / .j2k any viewer opens).
 
-    With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000."""
+    Examples:
+      hybridcodec compress photo.png photo.hyc --base jpeg2000 --bpp 0.25
+      hybridcodec compress photo.png photo.jpg --bpp 0.5
+      hybridcodec compress photos/ -o out/ --base jpeg --quality 40 --jobs 2
+      hybridcodec compress photo.png photo.hyc --bpp 0.4 --effort 9
+      cat photo.png | hybridcodec compress - - --bpp 0.5 > photo.hyc
+
+    With no --quality, --bpp or --size: quality 75 for JPEG, 34 dB for JPEG 2000. Higher
+    efforts encode more slowly for a smaller file (9 adapts the decoder to the image)."""
     from . import codec
     from .imageio import read_image_meta
     from .options import EncodeOptions
@@ -217,9 +222,14 @@ def decompress(
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress."),
 ) -> None:
-    """Decompress .hyc files and hybrid JPEG / JPEG 2000 files (a plain JPEG goes through
-    enhance). Examples: hybridcodec decompress photo.hyc out.png; hybridcodec decompress
-    photo.jpg out.png --strict; hybridcodec decompress compressed/ -o decoded/ --jobs 2"""
+    """Decompress .hyc files and hybrid JPEG / JPEG 2000 files (a plain JPEG: as enhance).
+
+    Examples:
+      hybridcodec decompress photo.hyc out.png
+      hybridcodec decompress photo.jpg out.png --strict
+      hybridcodec decompress compressed/ -o decoded/ --jobs 2
+
+    The output's format follows its extension (PNG, TIFF, ...; - writes PNG to stdout)."""
     from . import codec
     from .imageio import encode_image_file, write_image
 
@@ -261,8 +271,12 @@ def enhance(
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing outputs."),
 ) -> None:
     """Remove JPEG artifacts with no re-encode; the quality is read from each file.
-    Examples: hybridcodec enhance photo.jpg -o photo.png;
-    hybridcodec enhance photos/*.jpg -o enhanced/ --jobs 2"""
+
+    Examples:
+      hybridcodec enhance photo.jpg -o photo.png
+      hybridcodec enhance photos/*.jpg -o enhanced/ --jobs 2
+
+    Outputs in a folder are PNG unless --format names another extension."""
     from .enhance import enhance_jpeg_ex
     from .imageio import encode_image_file, write_image
 
@@ -294,7 +308,12 @@ def enhance(
 @app.command()
 def info(input: str = typer.Argument(..., help=".hyc file or - for stdin."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Show a .hyc file's header and chunks. Example: hybridcodec info photo.hyc"""
+    """Show a .hyc file's header and chunks.
+
+    Example:
+      hybridcodec info photo.hyc
+
+    --json prints the same fields as JSON."""
     from . import codec
 
     try:
@@ -323,7 +342,11 @@ def bench(
     rd: bool = typer.Option(True, "--rd/--no-rd", help="The RD series (--no-rd: efforts only)."),
 ) -> None:
     """RD benchmark of the hybrids against plain JPEG / JPEG 2000, measured in one run.
-    Example: hybridcodec bench ../shared/data/kodak --efforts 1,5,9"""
+
+    Example:
+      hybridcodec bench ../shared/data/kodak --efforts 1,5,9
+
+    The CSV and the PNG plot go to --out (default experiments/results)."""
     from .benchmark import run_benchmark
 
     try:

@@ -25,10 +25,13 @@ def compare(
                                    help="Refuse images over this many pixels (0: no limit)."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite an existing output."),
 ) -> None:
-    """Show the hybrid and the classical peers (jpegli, mozjpeg if installed, OpenJPEG) at the
-    same file size, as crops of the regions where they differ most, with bytes and PSNR.
-    Examples: hybridcodec compare photo.png --bpp 0.5 -o page.html;
-    hybridcodec compare photo.png --bpp 0.25 -o sheet.png --regions 2"""
+    """Show the hybrid beside jpegli, mozjpeg and OpenJPEG at the same size, where they differ.
+
+    Examples:
+      hybridcodec compare photo.png --bpp 0.5 -o page.html
+      hybridcodec compare photo.png --bpp 0.25 -o sheet.png --regions 2
+
+    Crops where the codecs differ most, with bytes and PSNR (mozjpeg where installed)."""
     from . import compare as cmp
     from .cli_files import status
     from .imageio import atomic_write, read_image
@@ -54,7 +57,11 @@ def psnr(
     bits: Optional[str] = typer.Option(None, help="Compressed file whose size gives the bpp."),
 ) -> None:
     """Print the RGB PSNR (dB) of TEST against REFERENCE, and the bpp of --bits.
-    Example: hybridcodec psnr photo.png out.png --bits photo.hyc"""
+
+    Example:
+      hybridcodec psnr photo.png out.png --bits photo.hyc
+
+    Without --bits only the PSNR is printed; --bits - reads the file from stdin."""
     from . import storage
     from .imageio import read_image
     from .metrics import psnr as psnr_db

@@ -104,10 +104,12 @@ def train(
     seed: int = typer.Option(_D["seed"], help="Random seed of the crops and qualities."),
 ) -> None:
     """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
-    Example: hybridcodec train ../shared/data/train --base jpeg --budget 3000 --out runs/jpeg
 
-    Data-parallel on N processes (gloo on CPU, NCCL on GPU; --batch is the global batch):
-    torchrun --nproc_per_node 2 -m hybridcodec train ../shared/data/train --sparse-density 0.01"""
+    Examples:
+      hybridcodec train data/ --base jpeg --budget 3000 --out runs/jpeg
+      torchrun --nproc_per_node 2 -m hybridcodec train data/ --sparse-density 0.01
+
+    The second: data-parallel on N processes (gloo / NCCL; --batch is the global batch)."""
     from .training.trainer import train as run_train
 
     cfg = TrainConfig(
@@ -147,7 +149,11 @@ def distill(
     seed: int = typer.Option(0),
 ) -> None:
     """Distil a fast decoder from a shipped model in three passes (Fu et al. 2024); resumes.
-    Example: hybridcodec distill ../shared/data/train -t hyc-jpeg-v1 --budget 1800 --out runs/fast"""
+
+    Example:
+      hybridcodec distill data/ -t hyc-jpeg-v1 --budget 1800 --out runs/fast
+
+    The same command again resumes from the checkpoint in --out."""
     from .training.distill import DistillConfig
     from .training.distill import distill as run_distill
 

@@ -99,9 +99,25 @@ def test_missing_input_and_bad_option(tmp_path):
     assert r.returncode == 2
 
 
-def test_help_has_examples():
-    r = run("compress", "--help")
-    assert r.returncode == 0 and b"Example" in r.stdout
+COMMANDS = ("compress", "decompress", "enhance", "info", "bench", "train", "distill", "compare",
+            "psnr")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_each_example_whole_on_its_own_line(command):
+    """Every command's help has examples, one complete command per line at 80 columns."""
+    from typer.testing import CliRunner
+
+    from hybridcodec.cli import app
+
+    r = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert r.exit_code == 0
+    lines = [line.strip() for line in r.output.splitlines()]
+    start = next(i for i, line in enumerate(lines) if line in ("Example:", "Examples:")) + 1
+    end = lines.index("", start)
+    examples = lines[start:end]
+    assert examples and all(e.split()[0] in ("hybridcodec", "torchrun", "cat") for e in examples)
+    assert any(f"hybridcodec {command} " in e for e in examples)
 
 
 def test_unknown_output_extension_is_refused(png, tmp_path):
