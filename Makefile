@@ -133,9 +133,12 @@ ablation: $(STAMP) ## Module ablation (issues 5, 6): fine-tune hyc-jpeg-v1 with/
 LANE_DIR ?= ../lane
 # (the m and fast lines first, in turn: their seconds are short of issue 22's 40,000; m-v7=2278
 # keeps the budget m-v8 started with, since a resumed run keeps its budget; finished runs are
-# "done already"; v13=5400 continues v13 as v14 once the two lines have their seconds)
+# "done already"; fast-v9=3600 starts fast-v10, the first re-distilled from v13, before m-v10, so
+# that its validation curve is in before the next registration; v13=5400 continues v13 as v14
+# once the two lines have their seconds)
 LANE_BUDGET ?= hyc-jpeg2000-full-m-v7=2278 hyc-jpeg-full-fast-v7=3600 hyc-jpeg2000-full-m-v8=3600 \
-  hyc-jpeg-full-fast-v8=3600 hyc-jpeg2000-full-m-v9=3600 hyc-jpeg-full-fast-v9=3600 hyc-jpeg-full-v13=5400
+  hyc-jpeg-full-fast-v8=3600 hyc-jpeg-full-fast-v9=3600 hyc-jpeg2000-full-m-v9=3600 \
+  hyc-jpeg-full-v13=5400
 # a 1,000-step learning-rate warm-up for every continued run (experiments/results/warmup_probe.csv)
 LANE_WARMUP ?= 1000
 lane: $(STAMP) ## Issue 22: the training lane in $(LANE_DIR), niced, resumed, checkpoints to experiments/lane

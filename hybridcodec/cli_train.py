@@ -101,6 +101,11 @@ def train(
                 "process; 0 in the training loop."),
     pool_size: int = typer.Option(_D["pool_size"], help="Crops coded whole held in the pool."),
     pool_refresh: int = typer.Option(_D["pool_refresh"], help="Pool entries replaced per step."),
+    teacher: str = typer.Option(
+        _D["teacher"], help="Full mode: a bigger model of the same base whose output joins the "
+        "target (re-distilling a student, e.g. hyc-jpeg-full-v13)."),
+    teacher_weight: float = typer.Option(
+        _D["teacher_weight"], help="The teacher's share of the target, 0-1."),
     seed: int = typer.Option(_D["seed"], help="Random seed of the crops and qualities."),
 ) -> None:
     """Train a ComCNN/RecCNN pair by the alternating algorithm; resumes from --out.
@@ -123,7 +128,7 @@ def train(
         crop_max=crop_max, loss=loss, schedule=schedule, warmup=warmup, lowpass_guard=lowpass_guard, ema=ema, rate_weight=rate_weight,
         clock=clock, val_images=val_images, val_every_s=val_every, precision=precision,
         channels_last=channels_last, prefetch=prefetch, pool_size=pool_size,
-        pool_refresh=pool_refresh)
+        pool_refresh=pool_refresh, teacher=teacher, teacher_weight=teacher_weight)
     res = run_train(cfg, progress=lambda s: typer.echo(s, err=True)).as_dict()
     if os.environ.get("RANK", "0") != "0":
         return

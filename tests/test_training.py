@@ -156,3 +156,36 @@ def test_auto_precision_is_bf16_only_where_the_hardware_has_it(monkeypatch):
     monkeypatch.undo()
     assert precision.native_bf16(torch.device("meta")) is False
     assert isinstance(precision.native_bf16(cpu), bool)
+
+
+def test_a_teacher_joins_the_target_and_is_recorded(photos, tmp_path):
+    """Issue 22 item 3: a student re-distilled from a bigger full-resolution model of its base."""
+    from hybridcodec.errors import HybridCodecError
+    from hybridcodec.training.teacher import load_teacher, teacher_target
+
+    teacher = train(_cfg(photos, tmp_path / "t", mode="full", s2d=2, rec_width=8, steps=4))
+    cfg = _cfg(photos, tmp_path / "s", mode="full", s2d=2, steps=4, teacher=teacher["weights"],
+               teacher_weight=0.25)
+    net = load_teacher(cfg, torch.device("cpu"), torch.contiguous_format)
+    assert not net.training and not any(p.requires_grad for p in net.parameters())
+    # a private copy: the shared, cached network of the model is left as it is
+    assert net is not load_model(teacher["weights"]).net
+    torch.manual_seed(0)
+    x, dec, qt = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16), torch.tensor([20.0, 60.0])
+    amp = dict(device_type="cpu", dtype=torch.bfloat16, enabled=False)
+    with torch.no_grad():
+        t = net.rec(dec, qt).clamp(0, 1)
+    assert torch.allclose(teacher_target(net, x, dec, qt, cfg, amp), 0.75 * x + 0.25 * t,
+                          atol=1e-6)
+    res = train(cfg)
+    assert res["steps"] == 4 and np.isfinite(list(res["val_psnr"].values())).all()
+    student = load_model(res["weights"])
+    assert student.net.config.rec_width == 4
+    assert student.meta["train_config"]["teacher"] == teacher["weights"]
+    # refused: a teacher outside full mode, a weight outside (0, 1], a teacher of another base
+    for bad in (dict(mode="compact"), dict(teacher_weight=0.0), dict(teacher_weight=1.5)):
+        with pytest.raises(HybridCodecError, match="teacher"):
+            train(TrainConfig(**{**cfg.__dict__, **bad, "out": str(tmp_path / "x")}))
+    with pytest.raises(HybridCodecError, match="needs a full-resolution jpeg2000 model"):
+        train(_cfg(photos, tmp_path / "y", mode="full", s2d=2, base="jpeg2000", steps=2,
+                   teacher=teacher["weights"]))

@@ -32,8 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ARCH = {
     "hyc-jpeg-full": ["--base", "jpeg", "--rec-depth", "12", "--rec-width", "64",
                       "--lr", "0.0002", "--pool-refresh", "4"],
+    # from fast-v10 on (issue 22 item 3): re-distilled from the winner, hyc-jpeg-full-v13, whose
+    # output is half the target (hybridcodec/training/teacher.py); fast-v3..v9 ran without it
     "hyc-jpeg-full-fast": ["--base", "jpeg", "--rec-depth", "6", "--rec-width", "32",
-                           "--lr", "0.0003", "--pool-refresh", "1"],
+                           "--lr", "0.0003", "--pool-refresh", "1",
+                           "--teacher", "hyc-jpeg-full-v13", "--teacher-weight", "0.5"],
     # JPEG 2000 networks ship with the low-frequency guard (results/lowpass_guard_summary.csv):
     # trained and validated with it, so that validation measures the decode users get
     "hyc-jpeg2000-full": ["--base", "jpeg2000", "--rec-depth", "6", "--rec-width", "32",

@@ -95,6 +95,13 @@ class TrainConfig:
     channels_last: bool = True
     #: full-resolution networks: crops coded ahead by a worker process (0: in the loop)
     prefetch: int = 1
+    #: issue 22 item 3, re-distilling a student from the winner: full mode, a bigger model of
+    #: the same base (e.g. hyc-jpeg-full-v13 for the fast student) whose RecCNN output on the
+    #: same decoded crops joins the target: ``(1 - w) * original + w * teacher``, which for MSE
+    #: is ``(1 - w) * MSE(y, original) + w * MSE(y, teacher)`` up to a constant (Fu et al. 2024's
+    #: output distillation and ground-truth passes, at once); validation stays on the original
+    teacher: str = ""
+    teacher_weight: float = 0.5
     extra: dict = field(default_factory=dict)
 
     def check(self) -> None:
@@ -130,3 +137,5 @@ class TrainConfig:
             raise HybridCodecError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.prefetch not in (0, 1):
             raise HybridCodecError("prefetch must be 0 or 1 (worker processes)")
+        if self.teacher and (self.mode != "full" or not 0 < self.teacher_weight <= 1):
+            raise HybridCodecError("a teacher needs full mode and 0 < teacher_weight <= 1")

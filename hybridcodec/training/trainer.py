@@ -56,6 +56,7 @@ from .recipe import (EMA, QualityWeights, guard_residual, lr_scale, phase_segmen
                      reconstruction_loss, segment_at)
 from .validation import Validator, validate
 from .precision import resolve_precision
+from .teacher import load_teacher, teacher_target
 from .warmstart import init_from
 
 __all__ = ["TrainConfig", "Trainer", "RunState", "TrainResult", "train", "validate",
@@ -163,6 +164,7 @@ class Trainer:
         self.fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.net = net = net.to(dev, memory_format=self.fmt)
         self.ema = EMA(net, cfg.ema) if cfg.ema else None
+        self.teacher = load_teacher(cfg, dev, self.fmt) if cfg.teacher else None
         self.precision = resolve_precision(cfg.precision, dev)
         self.amp = dict(device_type=dev.type, dtype=torch.bfloat16,
                         enabled=self.precision == "bf16")
@@ -299,6 +301,9 @@ class Trainer:
         with torch.autocast(**self.amp):  # bf16 arithmetic, fp32 weights; the loss in fp32
             y = self.rec_d(dec.contiguous(memory_format=self.fmt), qt)
         y = guard_residual(y.float(), dec, self.cfg.lowpass_guard)  # the decode that ships
+        if self.teacher is not None:
+            x = teacher_target(self.teacher, x, dec.contiguous(memory_format=self.fmt), qt,
+                               self.cfg, self.amp)
         return reconstruction_loss(self.cfg.loss, y, x, self.progress(), qt.tolist(),
                                    self.qweights)
 
