@@ -138,7 +138,7 @@ LANE_DIR ?= ../lane
 # once the two lines have their seconds)
 LANE_BUDGET ?= hyc-jpeg2000-full-m-v7=2278 hyc-jpeg-full-fast-v7=3600 hyc-jpeg2000-full-m-v8=3600 \
   hyc-jpeg-full-fast-v8=3600 hyc-jpeg-full-fast-v9=3600 hyc-jpeg2000-full-m-v9=3600 \
-  hyc-jpeg-full-v13=5400
+  hyc-jpeg-full-fast-v10=3600 hyc-jpeg2000-full-m-v10=3600 hyc-jpeg-full-v13=5400
 # a 1,000-step learning-rate warm-up for every continued run (experiments/results/warmup_probe.csv)
 LANE_WARMUP ?= 1000
 lane: $(STAMP) ## Issue 22: the training lane in $(LANE_DIR), niced, resumed, checkpoints to experiments/lane
